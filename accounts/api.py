@@ -1,0 +1,91 @@
+"""Accounts over the JSON API: tokens, tickets, the current user, user search."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from ninja import Router, Schema
+
+from accounts import login_throttle, ratelimit, selectors, services
+from rooms.errors import RateLimitedError
+
+router = Router(tags=["accounts"])
+
+
+class Credentials(Schema):
+    username: str
+    password: str
+
+
+class TokenOut(Schema):
+    token: str
+
+
+class TicketOut(Schema):
+    ticket: str
+    expires_in: int
+
+
+class UserOut(Schema):
+    username: str
+    display_name: str
+
+
+class UserList(Schema):
+    users: list[UserOut]
+    has_more: bool
+
+
+class Detail(Schema):
+    detail: str
+
+
+def _client_address(request) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def _limit(key: str, *, limit: int, window: int) -> None:
+    try:
+        ratelimit.hit(key, limit=limit, window=window)
+    except ratelimit.RateLimited as exc:
+        raise RateLimitedError(exc.retry_after) from exc
+
+
+@router.post("/token", auth=None, response={200: TokenOut, 401: Detail, 429: Detail})
+def token_create(request, credentials: Credentials):
+    """Exchange a username and password for an API token (throttled after failures)."""
+    address = _client_address(request)
+    try:
+        login_throttle.ensure_allowed(username=credentials.username, address=address)
+    except ratelimit.RateLimited as exc:
+        raise RateLimitedError(exc.retry_after) from exc
+    user = authenticate(request, username=credentials.username, password=credentials.password)
+    if user is None:
+        login_throttle.record_failure(username=credentials.username, address=address)
+        return 401, {"detail": "Invalid username or password."}
+    login_throttle.record_success(username=credentials.username)
+    _limit(f"token-create:{user.pk}", limit=settings.CHAT_TOKEN_CREATE_LIMIT, window=3600)
+    _, secret = services.token_create(user=user, name="api")
+    return 200, {"token": secret}
+
+
+@router.post("/tickets", response={201: TicketOut, 429: Detail})
+def ticket_create(request):
+    """A single-use ticket for `/ws/chat/?ticket=`, valid for a few seconds."""
+    _limit(f"ticket-create:{request.auth.pk}", limit=settings.CHAT_TICKET_CREATE_LIMIT, window=60)
+    ticket, ttl = services.ticket_create(user=request.auth)
+    return 201, {"ticket": ticket, "expires_in": ttl}
+
+
+@router.get("/me", response=UserOut)
+def me(request):
+    return request.auth
+
+
+@router.get("/users", response=UserList)
+def user_search(request, q: str = "", limit: int = 20, offset: int = 0):
+    """Users whose username or display name contains `q`."""
+    limit = max(1, min(limit, 100))
+    offset = max(0, offset)
+    rows = list(selectors.user_search(query=q[:100])[offset : offset + limit + 1])
+    return {"users": rows[:limit], "has_more": len(rows) > limit}

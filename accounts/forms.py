@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+
+from accounts import login_throttle, ratelimit
+from accounts.models import User
+
+
+class SignupForm(UserCreationForm):
+    display_name = forms.CharField(
+        label="Display name", max_length=80, required=False, help_text="What others see."
+    )
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "display_name")
+
+
+class ThrottledLoginForm(AuthenticationForm):
+    """Django's log-in form, refusing further attempts after repeated failures."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "throttled": "Too many failed log-ins. Try again in %(seconds)s seconds.",
+    }
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        try:
+            login_throttle.ensure_allowed(username=username, address=address)
+        except ratelimit.RateLimited as exc:
+            raise forms.ValidationError(
+                self.error_messages["throttled"],
+                code="throttled",
+                params={"seconds": exc.retry_after},
+            ) from exc
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            login_throttle.record_failure(username=username, address=address)
+            raise
+        login_throttle.record_success(username=username)
+        return cleaned
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(label="Display name", max_length=80, required=False)
+    bio = forms.CharField(label="Bio", max_length=1000, required=False, widget=forms.Textarea)
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label="Token name", max_length=80)

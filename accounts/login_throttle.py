@@ -1,0 +1,36 @@
+"""Log-in throttling, shared by the log-in form and `POST /api/token`: after
+LOGIN_FAILURE_LIMIT failures for a username (or from one address) in the window,
+further attempts are refused until the window ends, right password or not."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from accounts import ratelimit
+
+
+def _keys(username: str, address: str) -> list[str]:
+    return [f"login-user:{username.lower()[:150]}", f"login-addr:{address}"]
+
+
+def ensure_allowed(*, username: str, address: str) -> None:
+    for key in _keys(username, address):
+        ratelimit.check(
+            key, limit=settings.LOGIN_FAILURE_LIMIT, window=settings.LOGIN_FAILURE_WINDOW
+        )
+
+
+def record_failure(*, username: str, address: str) -> None:
+    for key in _keys(username, address):
+        try:
+            ratelimit.hit(
+                key,
+                limit=settings.LOGIN_FAILURE_LIMIT * 10,
+                window=settings.LOGIN_FAILURE_WINDOW,
+            )
+        except ratelimit.RateLimited:
+            pass
+
+
+def record_success(*, username: str) -> None:
+    ratelimit.clear(_keys(username, "")[0], window=settings.LOGIN_FAILURE_WINDOW)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class User(AbstractUser):
+    """A chat user. `display_name` is what others see; `username` is the handle."""
+
+    display_name = models.CharField(max_length=80, blank=True)
+    bio = models.TextField(max_length=1000, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["display_name"])]
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username
+
+
+class ApiToken(models.Model):
+    """A named, revocable API token. Only a SHA-256 of the secret is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=80)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class WebSocketTicket(models.Model):
+    """A single-use, short-lived ticket for clients that can send neither cookies nor
+    headers on a WebSocket handshake. Stored hashed; redeemed by deleting it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key_hash = models.CharField(max_length=64, unique=True)
+    expires = models.DateTimeField(db_index=True)

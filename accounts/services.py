@@ -1,0 +1,92 @@
+"""Every write to accounts: sign-up, profiles, API tokens and WebSocket tickets."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiToken, User, WebSocketTicket
+
+TOKEN_PREFIX = "cst_"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def user_signup(*, username: str, password: str, display_name: str = "") -> User:
+    return get_user_model().objects.create_user(
+        username=username, password=password, display_name=display_name.strip()
+    )
+
+
+def profile_update(*, user: User, display_name: str, bio: str) -> User:
+    user.display_name = display_name.strip()
+    user.bio = bio.strip()
+    user.save(update_fields=["display_name", "bio"])
+    return user
+
+
+def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token; the secret is returned once and never stored in the clear."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, name=name.strip() or "token", key_hash=_hash(secret), prefix=secret[:8]
+    )
+    return token, secret
+
+
+def token_revoke(*, user: User, token_id: int) -> bool:
+    deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    return bool(deleted)
+
+
+def token_authenticate(*, secret: str) -> User | None:
+    """The active user owning this token secret, or None."""
+    if not secret or len(secret) > 200:
+        return None
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=_hash(secret), user__is_active=True)
+        .first()
+    )
+    if token is None:
+        return None
+    now = timezone.now()
+    # Touch last_used at most once a minute: it is shown on the profile, not audited.
+    if token.last_used is None or now - token.last_used > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used=now)
+    return token.user
+
+
+def ticket_create(*, user: User) -> tuple[str, int]:
+    ttl = settings.CHAT_TICKET_TTL
+    secret = secrets.token_urlsafe(32)
+    WebSocketTicket.objects.create(
+        user=user, key_hash=_hash(secret), expires=timezone.now() + timedelta(seconds=ttl)
+    )
+    return secret, ttl
+
+
+def ticket_redeem(*, secret: str) -> User | None:
+    """Use a ticket up: the one caller whose delete removes the row gets the user."""
+    if not secret or len(secret) > 200:
+        return None
+    with transaction.atomic():
+        ticket = (
+            WebSocketTicket.objects.select_related("user")
+            .filter(key_hash=_hash(secret))
+            .first()
+        )
+        if ticket is None:
+            return None
+        deleted, _ = WebSocketTicket.objects.filter(pk=ticket.pk).delete()
+    if not deleted or ticket.expires < timezone.now() or not ticket.user.is_active:
+        return None
+    return ticket.user

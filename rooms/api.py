@@ -1,0 +1,211 @@
+"""Rooms and messages over the JSON API. Thin: parse, call a service or selector,
+answer. Access always goes through selectors.room_get_visible."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from ninja import Field, Router, Schema
+
+from rooms import longpoll, selectors, services, wire
+from rooms.errors import InvalidInput
+from rooms.models import Room
+
+router = Router(tags=["rooms"])
+
+
+class Detail(Schema):
+    detail: str
+
+
+class RoomOut(Schema):
+    id: int
+    name: str
+    kind: Literal["public", "direct", "conference"]
+    slug: str
+    topic: str
+    last_seq: int
+    archived: bool
+    members: list[str] | None = None
+
+
+class RoomList(Schema):
+    rooms: list[RoomOut]
+
+
+class RoomIn(Schema):
+    name: str | None = None
+    kind: Literal["public", "conference"] = "public"
+    members: list[str] = Field(default_factory=list)
+    topic: str = ""
+
+
+class DirectIn(Schema):
+    username: str
+
+
+class InviteIn(Schema):
+    usernames: list[str]
+
+
+class MessageOut(Schema):
+    id: int
+    room: int
+    seq: int
+    rev: int
+    kind: Literal["text", "action", "system"]
+    author: str | None
+    author_name: str | None
+    body: str
+    created_at: datetime
+    client_id: str | None
+    edited_at: datetime | None
+    deleted: bool
+
+
+class MessagePage(Schema):
+    messages: list[MessageOut]
+    has_more: bool
+
+
+class MessageIn(Schema):
+    body: str
+    client_id: str | None = None
+
+
+class MessageEdit(Schema):
+    body: str
+
+
+def _room_out(room: Room) -> dict:
+    members = selectors.room_member_usernames(room=room) if room.is_private else None
+    return wire.room_dict(room, members)
+
+
+@router.get("/rooms", response=RoomList)
+def room_list(request):
+    """Public rooms and the private rooms I belong to, newest activity first."""
+    rooms = list(selectors.rooms_for_user(user=request.auth).prefetch_related("memberships__user"))
+    out = []
+    for room in rooms:
+        members = None
+        if room.is_private:
+            members = sorted(m.user.username for m in room.memberships.all())
+        out.append(wire.room_dict(room, members))
+    return {"rooms": out}
+
+
+@router.post("/rooms", response={201: RoomOut, 400: Detail})
+def room_create(request, payload: RoomIn):
+    room = services.room_create(
+        creator=request.auth,
+        name=payload.name,
+        kind=payload.kind,
+        members=payload.members,
+        topic=payload.topic,
+    )
+    return 201, _room_out(room)
+
+
+@router.get("/rooms/{room_id}", response={200: RoomOut, 404: Detail})
+def room_detail(request, room_id: int):
+    return _room_out(selectors.room_get_visible(user=request.auth, room_id=room_id))
+
+
+@router.post("/direct", response={200: RoomOut, 201: RoomOut, 400: Detail})
+def direct_open(request, payload: DirectIn):
+    """The one private 1:1 room between me and that user: 201 when it was just made."""
+    room, created = services.direct_get_or_create(user=request.auth, username=payload.username)
+    return (201 if created else 200), _room_out(room)
+
+
+@router.post("/rooms/{room_id}/invite", response={200: RoomOut, 400: Detail, 404: Detail})
+def room_invite(request, room_id: int, payload: InviteIn):
+    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    target = services.room_invite(room=room, by=request.auth, usernames=payload.usernames)
+    return _room_out(target)
+
+
+@router.post("/rooms/{room_id}/leave", response={204: None, 400: Detail, 404: Detail})
+def room_leave(request, room_id: int):
+    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    services.room_leave(room=room, user=request.auth)
+    return 204, None
+
+
+def _check_cursor(name: str, value: int | None) -> None:
+    if value is not None and value < 0:
+        raise InvalidInput(f"{name} must be a non-negative integer.")
+
+
+@router.get("/rooms/{room_id}/messages", response={200: MessagePage, 400: Detail, 404: Detail})
+async def message_list(
+    request,
+    room_id: int,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int | None = None,
+    wait: float | None = None,
+    changed_after: int | None = None,
+):
+    """History by seq (oldest first), changes since a rev, or a long poll with `wait`."""
+    for name, value in (("after", after), ("before", before), ("changed_after", changed_after)):
+        _check_cursor(name, value)
+    if limit is not None and limit < 1:
+        raise InvalidInput("limit must be at least 1.")
+    if after is not None and before is not None:
+        raise InvalidInput("Give after or before, not both.")
+    if wait is not None and not 0 <= wait <= settings.CHAT_LONG_POLL_MAX:
+        raise InvalidInput(f"wait must be 0 to {settings.CHAT_LONG_POLL_MAX} seconds.")
+    user = request.auth
+    room = await sync_to_async(selectors.room_get_visible)(user=user, room_id=room_id)
+
+    @sync_to_async
+    def read():
+        if changed_after is not None:
+            rows, has_more = selectors.messages_changed_after(
+                room=room, rev=changed_after, limit=limit
+            )
+        else:
+            rows, has_more = selectors.messages_page(
+                room=room, after=after, before=before, limit=limit
+            )
+        return {"messages": [wire.message_dict(m) for m in rows], "has_more": has_more}
+
+    if wait and after is not None and changed_after is None:
+        return await longpoll.wait_for_messages(
+            room_id=room.id,
+            after=after,
+            timeout=wait,
+            read=read,
+            is_empty=lambda page: not page["messages"],
+        )
+    return await read()
+
+
+@router.post("/rooms/{room_id}/messages", response={201: MessageOut, 400: Detail, 404: Detail})
+def message_post(request, room_id: int, payload: MessageIn):
+    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    message, _ = services.message_post(
+        room=room, author=request.auth, body=payload.body, client_id=payload.client_id
+    )
+    return 201, wire.message_dict(message)
+
+
+@router.patch(
+    "/messages/{message_id}", response={200: MessageOut, 400: Detail, 403: Detail, 404: Detail}
+)
+def message_edit(request, message_id: int, payload: MessageEdit):
+    message = selectors.message_get_visible(user=request.auth, message_id=message_id)
+    message = services.message_edit(message=message, by=request.auth, body=payload.body)
+    return wire.message_dict(message)
+
+
+@router.delete("/messages/{message_id}", response={204: None, 403: Detail, 404: Detail})
+def message_delete(request, message_id: int):
+    message = selectors.message_get_visible(user=request.auth, message_id=message_id)
+    services.message_delete(message=message, by=request.auth)
+    return 204, None

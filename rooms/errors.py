@@ -1,0 +1,57 @@
+"""Errors that services raise and every front door (page, API, socket) translates.
+
+Each has a stable `code` (the socket's error code) and an HTTP `status`.
+"""
+
+from __future__ import annotations
+
+
+class ChatError(Exception):
+    code = "invalid"
+    status = 400
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(ChatError):
+    code = "invalid"
+    status = 400
+
+
+class RoomNotFound(ChatError):
+    """A room that does not exist and one the user may not see look the same."""
+
+    code = "not_found"
+    status = 404
+
+    def __init__(self, detail: str = "Room not found."):
+        super().__init__(detail)
+
+
+class MessageNotFound(ChatError):
+    code = "not_found"
+    status = 404
+
+    def __init__(self, detail: str = "Message not found."):
+        super().__init__(detail)
+
+
+class Forbidden(ChatError):
+    code = "forbidden"
+    status = 403
+
+
+class Conflict(ChatError):
+    code = "conflict"
+    status = 409
+
+
+class RateLimitedError(ChatError):
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, retry_after: int):
+        super().__init__(f"Too many requests; retry after {retry_after} seconds.")
+        self.retry_after = retry_after

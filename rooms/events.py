@@ -1,0 +1,109 @@
+"""The one module that talks to the channel layer on behalf of services.
+
+It knows the group names and the event shapes. Services call these functions inside
+their transaction; each event is sent only after the transaction commits, so nobody
+hears of a change that could still roll back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from rooms import wire
+from rooms.models import Message
+
+log = logging.getLogger(__name__)
+
+
+def room_group(room_id: int) -> str:
+    return f"room.{room_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user.{user_id}"
+
+
+def session_group(session_key: str) -> str:
+    # Session keys are [a-z0-9]; the group name stays within the layer's alphabet.
+    return f"session.{session_key}"
+
+
+def _send_now(group: str, event: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(group, event)
+    except Exception:
+        # The change is committed; sockets repair gaps from the database on the next
+        # event or rejoin, so a failed broadcast delays delivery but loses nothing.
+        log.exception("group_send to %s failed", group)
+
+
+def send_on_commit(group: str, event: dict[str, Any]) -> None:
+    transaction.on_commit(lambda: _send_now(group, event))
+
+
+def message_created(message: Message) -> None:
+    """Broadcast a stored message. The frame is serialised once here, not once per
+    socket: consumers forward the text as it is."""
+    text = wire.frame("message", message=wire.message_dict(message))
+    send_on_commit(
+        room_group(message.room_id),
+        {"type": "chat.message", "room": message.room_id, "seq": message.seq, "frame": text},
+    )
+
+
+def message_changed(message: Message) -> None:
+    """An edit or a deletion of an already delivered message."""
+    if message.deleted:
+        text = wire.frame("message_deleted", room=message.room_id, seq=message.seq)
+    else:
+        text = wire.frame("message_updated", message=wire.message_dict(message))
+    send_on_commit(
+        room_group(message.room_id),
+        {"type": "chat.change", "room": message.room_id, "rev": message.rev, "frame": text},
+    )
+
+
+def room_activity(*, room_id: int, user_ids: list[int], summary: dict[str, Any]) -> None:
+    """Tell members' sockets (in any room) that a private room has news, for the list."""
+    text = wire.frame("room_activity", room=room_id, **summary)
+    for user_id in user_ids:
+        send_on_commit(user_group(user_id), {"type": "chat.forward", "frame": text})
+
+
+def membership_ended(*, room_id: int, user_id: int) -> None:
+    """The user is no longer a member: every socket of theirs leaves the room now."""
+    send_on_commit(user_group(user_id), {"type": "chat.removed", "room": room_id})
+
+
+def room_updated(*, room_id: int, room: dict[str, Any]) -> None:
+    text = wire.frame("room_updated", room=room)
+    send_on_commit(room_group(room_id), {"type": "chat.forward", "frame": text})
+
+
+def session_ended(session_key: str) -> None:
+    """Log-out: close every socket opened with that session, on every process."""
+    _send_now(session_group(session_key), {"type": "chat.close", "code": 4401})
+
+
+def user_deactivated(user_id: int) -> None:
+    send_on_commit(user_group(user_id), {"type": "chat.close", "code": 4403})
+
+
+async def apresence_changed(*, room_id: int, online: list[str]) -> None:
+    """Presence is not stored, so there is no transaction to wait for."""
+    layer = get_channel_layer()
+    text = wire.frame("presence", room=room_id, online=online)
+    try:
+        await layer.group_send(
+            room_group(room_id), {"type": "chat.presence", "room": room_id, "frame": text}
+        )
+    except Exception:
+        log.warning("presence broadcast for room %s failed", room_id, exc_info=True)

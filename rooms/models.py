@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Room(models.Model):
+    class Kind(models.TextChoices):
+        PUBLIC = "public"
+        DIRECT = "direct"
+        CONFERENCE = "conference"
+
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.PUBLIC)
+    topic = models.CharField(max_length=250, blank=True)
+    creator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    # The seq of the newest message: posting locks the row and takes last_seq + 1.
+    last_seq = models.PositiveBigIntegerField(default=0)
+    # The room's change counter: every insert, edit, deletion or reaction takes the next
+    # value and stamps it on the message, so clients can ask for "changed after".
+    last_rev = models.PositiveBigIntegerField(default=0)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    # For direct rooms only: "<smaller user id>:<larger user id>". Unique, so two people
+    # starting a chat with each other at once get one room.
+    direct_key = models.CharField(max_length=50, null=True, blank=True, unique=True)
+    is_archived = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "name"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    @property
+    def is_private(self) -> bool:
+        return self.kind != self.Kind.PUBLIC
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        MODERATOR = "moderator"
+        MEMBER = "member"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined = models.DateTimeField(auto_now_add=True)
+    # The newest seq this member has read; it only moves forward.
+    last_read_seq = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="membership_unique_room_user")
+        ]
+        indexes = [models.Index(fields=["user", "room"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.room_id} ({self.role})"
+
+
+class Message(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text"
+        ACTION = "action"
+        SYSTEM = "system"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveBigIntegerField()
+    rev = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEXT)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    body = models.TextField()
+    client_id = models.CharField(max_length=64, null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        constraints = [
+            # Serves every history read: newest page (seq desc), after= and before=.
+            models.UniqueConstraint(fields=["room", "seq"], name="message_unique_room_seq"),
+            models.UniqueConstraint(
+                fields=["room", "author", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="message_unique_client_id",
+            ),
+        ]
+        indexes = [models.Index(fields=["room", "rev"], name="message_room_rev")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} in {self.room_id}"

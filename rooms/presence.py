@@ -1,0 +1,112 @@
+"""Who has a socket joined to which room, shared by every server process.
+
+Each socket registers (room, user, channel) with an expiry and refreshes it on a
+heartbeat, so a socket or a whole process that dies without a goodbye drops out
+within PRESENCE_TTL seconds. With REDIS_URL the entries live in one Redis sorted set
+per room (score = expiry); without it, in this process's memory (one process only).
+A user is online in a room while any of their sockets' entries is live.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+from django.conf import settings
+
+PRESENCE_TTL = 90
+HEARTBEAT_SECONDS = 30
+
+
+def _member(user_id: int, username: str, channel: str) -> str:
+    return f"{user_id}|{username}|{channel}"
+
+
+def _usernames(members: list[str]) -> list[str]:
+    return sorted({m.split("|", 2)[1] for m in members})
+
+
+class PresenceStore(Protocol):
+    async def add(self, room_id: int, user_id: int, username: str, channel: str) -> None: ...
+    async def remove(self, room_id: int, user_id: int, username: str, channel: str) -> None: ...
+    async def online(self, room_id: int) -> list[str]: ...
+    async def prune(self, room_id: int) -> int: ...
+
+
+class MemoryPresence:
+    def __init__(self) -> None:
+        self.rooms: dict[int, dict[str, float]] = {}
+
+    async def add(self, room_id: int, user_id: int, username: str, channel: str) -> None:
+        self.rooms.setdefault(room_id, {})[_member(user_id, username, channel)] = (
+            time.time() + PRESENCE_TTL
+        )
+
+    async def remove(self, room_id: int, user_id: int, username: str, channel: str) -> None:
+        self.rooms.get(room_id, {}).pop(_member(user_id, username, channel), None)
+
+    async def prune(self, room_id: int) -> int:
+        entries = self.rooms.get(room_id, {})
+        now = time.time()
+        dead = [m for m, expires in entries.items() if expires <= now]
+        for member in dead:
+            del entries[member]
+        return len(dead)
+
+    async def online(self, room_id: int) -> list[str]:
+        now = time.time()
+        return _usernames([m for m, exp in self.rooms.get(room_id, {}).items() if exp > now])
+
+
+class RedisPresence:
+    def __init__(self, url: str) -> None:
+        import redis.asyncio as redis
+
+        self.url = url
+        self._redis = redis
+        self._clients: dict[int, object] = {}
+
+    def _client(self):
+        # One client per event loop: tests and management commands run several loops.
+        import asyncio
+
+        loop_id = id(asyncio.get_running_loop())
+        client = self._clients.get(loop_id)
+        if client is None:
+            client = self._redis.from_url(
+                self.url, decode_responses=True, max_connections=200, socket_timeout=10
+            )
+            self._clients[loop_id] = client
+        return client
+
+    @staticmethod
+    def _key(room_id: int) -> str:
+        return f"presence:room:{room_id}"
+
+    async def add(self, room_id: int, user_id: int, username: str, channel: str) -> None:
+        client = self._client()
+        key = self._key(room_id)
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.zadd(key, {_member(user_id, username, channel): time.time() + PRESENCE_TTL})
+            pipe.expire(key, PRESENCE_TTL * 2)
+            await pipe.execute()
+
+    async def remove(self, room_id: int, user_id: int, username: str, channel: str) -> None:
+        await self._client().zrem(self._key(room_id), _member(user_id, username, channel))
+
+    async def prune(self, room_id: int) -> int:
+        return await self._client().zremrangebyscore(self._key(room_id), "-inf", time.time())
+
+    async def online(self, room_id: int) -> list[str]:
+        members = await self._client().zrangebyscore(self._key(room_id), time.time(), "+inf")
+        return _usernames(members)
+
+
+_store: PresenceStore | None = None
+
+
+def store() -> PresenceStore:
+    global _store
+    if _store is None:
+        _store = RedisPresence(settings.REDIS_URL) if settings.REDIS_URL else MemoryPresence()
+    return _store

@@ -1,0 +1,127 @@
+"""Reads worth naming. Every access check on a room goes through room_get_visible."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from rooms.errors import MessageNotFound, RoomNotFound
+from rooms.models import Membership, Message, Room
+
+
+def room_get_visible(*, user: User, room_id: int) -> Room:
+    """The room if `user` may read it: any public room, or a private room they belong
+    to. Missing and not-yours raise the same RoomNotFound, so ids cannot be probed."""
+    room = Room.objects.filter(pk=room_id).first()
+    if room is None:
+        raise RoomNotFound()
+    if room.is_private and not is_member(user=user, room=room):
+        raise RoomNotFound()
+    return room
+
+
+def is_member(*, user: User, room: Room) -> bool:
+    return Membership.objects.filter(room=room, user=user).exists()
+
+
+def membership_get(*, user: User, room: Room) -> Membership | None:
+    return Membership.objects.filter(room=room, user=user).first()
+
+
+def rooms_for_user(*, user: User) -> QuerySet[Room]:
+    """Open public rooms and the private rooms the user belongs to, newest activity first."""
+    return (
+        Room.objects.filter(
+            Q(kind=Room.Kind.PUBLIC, is_archived=False) | Q(memberships__user=user)
+        )
+        .distinct()
+        .order_by("-last_message_at", "-id")
+    )
+
+
+def public_rooms() -> QuerySet[Room]:
+    return Room.objects.filter(kind=Room.Kind.PUBLIC, is_archived=False).order_by(
+        "-last_message_at", "-id"
+    )
+
+
+def private_rooms_for_user(*, user: User) -> QuerySet[Room]:
+    return (
+        Room.objects.filter(memberships__user=user)
+        .exclude(kind=Room.Kind.PUBLIC)
+        .order_by("-last_message_at", "-id")
+    )
+
+
+def room_member_usernames(*, room: Room) -> list[str]:
+    return list(
+        Membership.objects.filter(room=room)
+        .order_by("user__username")
+        .values_list("user__username", flat=True)
+    )
+
+
+def room_member_ids(*, room_id: int) -> list[int]:
+    return list(Membership.objects.filter(room_id=room_id).values_list("user_id", flat=True))
+
+
+def _messages(room: Room) -> QuerySet[Message]:
+    return Message.objects.filter(room=room).select_related("author")
+
+
+def clamp_limit(limit: int | None) -> int:
+    if limit is None:
+        return settings.CHAT_PAGE_DEFAULT
+    return max(1, min(int(limit), settings.CHAT_PAGE_MAX))
+
+
+def messages_page(
+    *, room: Room, after: int | None = None, before: int | None = None, limit: int | None = None
+) -> tuple[list[Message], bool]:
+    """A page of messages, always oldest first, and whether more exist beyond it in the
+    direction read: newer for `after`, older for `before` or the newest page.
+
+    Each read is one range scan of the (room, seq) unique index; one extra row is
+    fetched to answer has_more without a count."""
+    limit = clamp_limit(limit)
+    if after is not None:
+        rows = list(_messages(room).filter(seq__gt=after).order_by("seq")[: limit + 1])
+        return rows[:limit], len(rows) > limit
+    query = _messages(room)
+    if before is not None:
+        query = query.filter(seq__lt=before)
+    rows = list(query.order_by("-seq")[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    rows.reverse()
+    return rows, has_more
+
+
+def messages_between(*, room_id: int, after: int, up_to: int) -> list[Message]:
+    """Messages with after < seq <= up_to, oldest first: a socket's gap repair."""
+    return list(
+        Message.objects.filter(room_id=room_id, seq__gt=after, seq__lte=up_to)
+        .select_related("author")
+        .order_by("seq")
+    )
+
+
+def messages_changed_after(
+    *, room: Room, rev: int, limit: int | None = None
+) -> tuple[list[Message], bool]:
+    """Every message whose last change is newer than `rev`, oldest change first."""
+    limit = clamp_limit(limit)
+    rows = list(_messages(room).filter(rev__gt=rev).order_by("rev")[: limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def message_get_visible(*, user: User, message_id: int) -> Message:
+    message = Message.objects.select_related("author", "room").filter(pk=message_id).first()
+    if message is None:
+        raise MessageNotFound()
+    try:
+        room_get_visible(user=user, room_id=message.room_id)
+    except RoomNotFound as exc:
+        raise MessageNotFound() from exc
+    return message

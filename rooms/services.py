@@ -1,0 +1,359 @@
+"""Every write to rooms, memberships and messages.
+
+Each service owns its transaction and announces what it changed through rooms.events,
+which sends only after commit. Roles and membership are enforced here, so the pages,
+the API and the socket cannot disagree.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts import ratelimit
+from accounts.models import User
+from rooms import events, selectors, wire
+from rooms.errors import Forbidden, InvalidInput, RateLimitedError, RoomNotFound
+from rooms.models import Membership, Message, Room
+
+# Control characters other than tab and newline; \r is dropped by normalising newlines.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+CLIENT_ID_MAX = 64
+
+
+def clean_body(body: object) -> str:
+    if not isinstance(body, str):
+        raise InvalidInput("body must be a string.")
+    body = body.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not body:
+        raise InvalidInput("body must not be empty.")
+    limit = settings.CHAT_MESSAGE_MAX_LENGTH
+    if len(body) > limit:
+        raise InvalidInput(f"body is {len(body)} characters; the limit is {limit}.")
+    if _CONTROL.search(body):
+        raise InvalidInput("body must not contain control characters other than newline and tab.")
+    return body
+
+
+def clean_client_id(client_id: object) -> str | None:
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= CLIENT_ID_MAX:
+        raise InvalidInput(f"client_id must be a string of 1 to {CLIENT_ID_MAX} characters.")
+    return client_id
+
+
+def clean_room_name(name: object) -> str:
+    if not isinstance(name, str):
+        raise InvalidInput("name must be a string.")
+    name = " ".join(name.split())
+    limit = settings.CHAT_ROOM_NAME_MAX_LENGTH
+    if not 1 <= len(name) <= limit:
+        raise InvalidInput(f"name must be 1 to {limit} characters.")
+    return name
+
+
+def _unique_slug(name: str) -> str:
+    base = slugify(name)[:60] or "room"
+    slug = base
+    while Room.objects.filter(slug=slug).exists():
+        slug = f"{base}-{uuid.uuid4().hex[:6]}"
+    return slug
+
+
+def _users_by_username(usernames: list[str]) -> list[User]:
+    """The users named, in order; raises InvalidInput naming every unknown one."""
+    if not isinstance(usernames, list) or not all(isinstance(u, str) for u in usernames):
+        raise InvalidInput("usernames must be a list of strings.")
+    wanted = list(dict.fromkeys(u.strip() for u in usernames if u.strip()))
+    found = {u.username: u for u in User.objects.filter(username__in=wanted, is_active=True)}
+    unknown = [u for u in wanted if u not in found]
+    if unknown:
+        raise InvalidInput(f"Unknown user: {', '.join(unknown)}.")
+    return [found[u] for u in wanted]
+
+
+def _append_message(
+    *, room: Room, author: User | None, body: str, kind: str, client_id: str | None = None
+) -> Message:
+    """Insert the room's next message. Must run inside a transaction; locks the room row
+    so seqs are taken one at a time (on SQLite the IMMEDIATE transaction does that)."""
+    locked = Room.objects.select_for_update().get(pk=room.pk)
+    now = timezone.now()
+    locked.last_seq += 1
+    locked.last_rev += 1
+    locked.last_message_at = now
+    locked.save(update_fields=["last_seq", "last_rev", "last_message_at"])
+    room.last_seq, room.last_rev, room.last_message_at = (
+        locked.last_seq,
+        locked.last_rev,
+        now,
+    )
+    message = Message.objects.create(
+        room=room,
+        seq=locked.last_seq,
+        rev=locked.last_rev,
+        kind=kind,
+        author=author,
+        body=body,
+        client_id=client_id,
+    )
+    events.message_created(message)
+    if room.is_private:
+        events.room_activity(
+            room_id=room.id,
+            user_ids=selectors.room_member_ids(room_id=room.id),
+            summary={"seq": message.seq, "message": wire.message_dict(message)},
+        )
+    return message
+
+
+def post_system_message(*, room: Room, body: str) -> Message:
+    return _append_message(room=room, author=None, body=body, kind=Message.Kind.SYSTEM)
+
+
+def _throttle_posting(author: User) -> None:
+    try:
+        ratelimit.hit(
+            f"send:{author.pk}", limit=settings.CHAT_SEND_BURST, window=settings.CHAT_SEND_WINDOW
+        )
+    except ratelimit.RateLimited as exc:
+        raise RateLimitedError(exc.retry_after) from exc
+
+
+def _ensure_can_post(*, room: Room, author: User) -> None:
+    if room.is_archived:
+        raise Forbidden("This room is archived and read-only.")
+    if room.is_private:
+        if not selectors.is_member(user=author, room=room):
+            raise RoomNotFound()
+    else:
+        Membership.objects.get_or_create(room=room, user=author)
+
+
+def message_post(
+    *,
+    room: Room,
+    author: User,
+    body: str,
+    client_id: str | None = None,
+    kind: str = Message.Kind.TEXT,
+) -> tuple[Message, bool]:
+    """Store a message and broadcast it after commit. Returns (message, created).
+
+    Idempotent per (room, author, client_id): a repeat returns the original message
+    with created=False and broadcasts nothing."""
+    body = clean_body(body)
+    client_id = clean_client_id(client_id)
+    if client_id is not None:
+        existing = _existing(room=room, author=author, client_id=client_id)
+        if existing is not None:
+            return existing, False
+    _throttle_posting(author)
+    try:
+        with transaction.atomic():
+            _ensure_can_post(room=room, author=author)
+            message = _append_message(
+                room=room, author=author, body=body, kind=kind, client_id=client_id
+            )
+    except IntegrityError:
+        # The same client_id won a race with us; the unique constraint decided.
+        existing = _existing(room=room, author=author, client_id=client_id)
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def _existing(*, room: Room, author: User, client_id: str | None) -> Message | None:
+    if client_id is None:
+        return None
+    return (
+        Message.objects.select_related("author")
+        .filter(room=room, author=author, client_id=client_id)
+        .first()
+    )
+
+
+def room_create(
+    *,
+    creator: User,
+    name: str | None,
+    kind: str = Room.Kind.PUBLIC,
+    members: list[str] | None = None,
+    topic: str = "",
+) -> Room:
+    """Create a public room or a conference; the creator becomes its owner."""
+    if kind not in (Room.Kind.PUBLIC, Room.Kind.CONFERENCE):
+        raise InvalidInput("kind must be 'public' or 'conference'.")
+    others = [u for u in _users_by_username(members or []) if u.pk != creator.pk]
+    if kind == Room.Kind.CONFERENCE:
+        if len(others) < 2:
+            raise InvalidInput("A conference needs at least two other members.")
+        if not name or not str(name).strip():
+            name = ", ".join(sorted([creator.shown_name] + [u.shown_name for u in others]))[:80]
+    name = clean_room_name(name)
+    with transaction.atomic():
+        room = Room.objects.create(
+            name=name, slug=_unique_slug(name), kind=kind, topic=topic[:250], creator=creator
+        )
+        Membership.objects.create(room=room, user=creator, role=Membership.Role.OWNER)
+        Membership.objects.bulk_create([Membership(room=room, user=u) for u in others])
+    return room
+
+
+def room_join(*, room: Room, user: User) -> Membership:
+    """Make the user a member of a public room (a no-op if already one). Private rooms
+    are joined only by invitation: a non-member gets RoomNotFound."""
+    membership = selectors.membership_get(user=user, room=room)
+    if membership is not None:
+        return membership
+    if room.is_private:
+        raise RoomNotFound()
+    membership, _ = Membership.objects.get_or_create(room=room, user=user)
+    return membership
+
+
+def direct_get_or_create(*, user: User, username: str) -> tuple[Room, bool]:
+    """The one 1:1 room between two users, whoever asks first. Race-free: the room's
+    unique direct_key decides, not a check-then-insert."""
+    if not isinstance(username, str) or not username.strip():
+        raise InvalidInput("username is required.")
+    (other,) = _users_by_username([username])
+    if other.pk == user.pk:
+        raise InvalidInput("You cannot start a private chat with yourself.")
+    low, high = sorted([user.pk, other.pk])
+    key = f"{low}:{high}"
+    room = Room.objects.filter(direct_key=key).first()
+    if room is not None:
+        return room, False
+    name = " & ".join(sorted([user.username, other.username]))[:80]
+    try:
+        with transaction.atomic():
+            room = Room.objects.create(
+                name=name,
+                slug=f"direct-{low}-{high}",
+                kind=Room.Kind.DIRECT,
+                creator=user,
+                direct_key=key,
+            )
+            Membership.objects.bulk_create(
+                [Membership(room=room, user=user), Membership(room=room, user=other)]
+            )
+    except IntegrityError:
+        return Room.objects.get(direct_key=key), False
+    return room, True
+
+
+def room_invite(*, room: Room, by: User, usernames: list[str]) -> Room:
+    """Invite users into a private room. Into a 1:1 room this makes a new conference
+    with both people and the invitees (the 1:1 room stays); into a conference it adds
+    them, and they see its history. All or nothing."""
+    if not selectors.is_member(user=by, room=room):
+        raise RoomNotFound()
+    if room.kind == Room.Kind.PUBLIC:
+        raise InvalidInput("Public rooms need no invitation; anyone can join.")
+    invitees = _users_by_username(usernames)
+    if not invitees:
+        raise InvalidInput("Name at least one user to invite.")
+    if any(u.pk == by.pk for u in invitees):
+        raise InvalidInput(f"You cannot invite yourself ({by.username}).")
+    current = set(selectors.room_member_usernames(room=room))
+    already = [u.username for u in invitees if u.username in current]
+    if already:
+        raise InvalidInput(f"Already a member: {', '.join(already)}.")
+    names = ", ".join(u.username for u in invitees)
+    with transaction.atomic():
+        if room.kind == Room.Kind.DIRECT:
+            members = list(User.objects.filter(memberships__room=room).exclude(pk=by.pk))
+            target = room_create(
+                creator=by,
+                name=None,
+                kind=Room.Kind.CONFERENCE,
+                members=[u.username for u in members + invitees],
+            )
+        else:
+            target = room
+            Membership.objects.bulk_create([Membership(room=room, user=u) for u in invitees])
+        post_system_message(room=target, body=f"{by.username} invited {names}")
+    return target
+
+
+def room_leave(*, room: Room, user: User) -> None:
+    """Stop being a member. A 1:1 room cannot be left. The last member leaving a
+    conference archives it. The user's open sockets leave the room at once."""
+    membership = selectors.membership_get(user=user, room=room)
+    if membership is None:
+        if room.is_private:
+            raise RoomNotFound()
+        return
+    if room.kind == Room.Kind.DIRECT:
+        raise InvalidInput("A private 1:1 chat cannot be left.")
+    with transaction.atomic():
+        membership.delete()
+        if room.kind == Room.Kind.CONFERENCE:
+            if Membership.objects.filter(room=room).exists():
+                post_system_message(room=room, body=f"{user.username} left")
+            else:
+                Room.objects.filter(pk=room.pk).update(is_archived=True)
+        events.membership_ended(room_id=room.pk, user_id=user.pk)
+
+
+def _can_moderate(*, user: User, room: Room) -> bool:
+    if user.is_staff and not room.is_private:
+        return True
+    membership = selectors.membership_get(user=user, room=room)
+    return membership is not None and membership.role in (
+        Membership.Role.OWNER,
+        Membership.Role.MODERATOR,
+    )
+
+
+def _bump_rev(message: Message) -> None:
+    locked = Room.objects.select_for_update().get(pk=message.room_id)
+    locked.last_rev += 1
+    locked.save(update_fields=["last_rev"])
+    message.rev = locked.last_rev
+
+
+def message_edit(*, message: Message, by: User, body: str) -> Message:
+    if message.author_id != by.pk:
+        raise Forbidden("Only the author can edit a message.")
+    if message.deleted:
+        raise InvalidInput("A deleted message cannot be edited.")
+    body = clean_body(body)
+    with transaction.atomic():
+        _bump_rev(message)
+        message.body = body
+        message.edited_at = timezone.now()
+        message.save(update_fields=["body", "edited_at", "rev"])
+        events.message_changed(message)
+    return message
+
+
+def message_delete(*, message: Message, by: User) -> Message:
+    if message.author_id != by.pk and not _can_moderate(user=by, room=message.room):
+        raise Forbidden("Only the author or a moderator can delete a message.")
+    if message.deleted:
+        return message
+    with transaction.atomic():
+        _bump_rev(message)
+        message.deleted = True
+        message.deleted_at = timezone.now()
+        message.deleted_by = by
+        message.save(update_fields=["deleted", "deleted_at", "deleted_by", "rev"])
+        events.message_changed(message)
+    return message
+
+
+def room_enter(*, user: User, room_id: int) -> Room:
+    """What a socket's `join` does: the visibility check, then membership (joining a
+    public room makes the user a member). Raises RoomNotFound like every other path."""
+    room = selectors.room_get_visible(user=user, room_id=room_id)
+    room_join(room=room, user=user)
+    return room

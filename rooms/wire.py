@@ -1,0 +1,50 @@
+"""The shapes of rooms and messages on the wire (API answers and socket frames).
+
+One place builds them, so the API, the socket and the long poll agree to the byte.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rooms.models import Message, Room
+
+
+def message_dict(message: Message) -> dict[str, Any]:
+    """A Message as the contract describes it. Expects `author` to be loaded
+    (select_related) so a page of messages costs one query."""
+    author = message.author
+    return {
+        "id": message.id,
+        "room": message.room_id,
+        "seq": message.seq,
+        "rev": message.rev,
+        "kind": message.kind,
+        "author": author.username if author is not None else None,
+        "author_name": author.shown_name if author is not None else None,
+        "body": "" if message.deleted else message.body,
+        "created_at": message.created.isoformat(),
+        "client_id": message.client_id,
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "deleted": message.deleted,
+    }
+
+
+def room_dict(room: Room, members: list[str] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": room.id,
+        "name": room.name,
+        "kind": room.kind,
+        "slug": room.slug,
+        "topic": room.topic,
+        "last_seq": room.last_seq,
+        "archived": room.is_archived,
+    }
+    if members is not None:
+        data["members"] = members
+    return data
+
+
+def frame(frame_type: str, **fields: Any) -> str:
+    return json.dumps({"type": frame_type, **fields}, separators=(",", ":"))

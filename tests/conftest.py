@@ -1,0 +1,164 @@
+"""Shared fixtures: personas, real-service switches, socket helpers.
+
+Real Redis and PostgreSQL are used where behaviour depends on them. On a machine
+without them those tests skip with a reason; with CI=true they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+from channels.layers import channel_layers
+from channels.testing import WebsocketCommunicator
+from django.core.cache import cache
+
+from accounts import services as account_services
+from chatsite.asgi import application
+from tests.factories import RoomFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+PASSWORD = "correct-horse-42"
+
+
+def need(reason: str) -> None:
+    """Skip for a missing service, except in CI, where it is a failure."""
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+def redis_available() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()
+    channel_layers.backends.clear()  # a fresh in-memory layer per test (and event loop)
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def redis_url():
+    if not redis_available():
+        need("Redis is not running on 127.0.0.1:6379")
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+
+
+@pytest.fixture
+def redis_layer(settings, redis_url):
+    """Switch this test to the real channels-redis layer, configured as in production."""
+    from chatsite import settings as site_settings
+
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": redis_url, "max_connections": 2000, "socket_timeout": None}],
+                "group_expiry": site_settings.CHANNEL_GROUP_EXPIRY,
+                "capacity": 1000,
+                "prefix": "chattest",
+            },
+        }
+    }
+    channel_layers.backends.clear()
+    return redis_url
+
+
+@pytest.fixture
+def alice(db):
+    return UserFactory(username="alice", display_name="Alice")
+
+
+@pytest.fixture
+def bob(db):
+    return UserFactory(username="bob", display_name="Bob")
+
+
+@pytest.fixture
+def carol(db):
+    return UserFactory(username="carol", display_name="Carol")
+
+
+@pytest.fixture
+def mallory(db):
+    return UserFactory(username="mallory", display_name="Mallory")
+
+
+@pytest.fixture
+def room(alice):
+    return RoomFactory(name="General", slug="general", creator=alice)
+
+
+def token_for(user) -> str:
+    return account_services.token_create(user=user, name="test")[1]
+
+
+@pytest.fixture
+def api_client(client):
+    """A Django test client that speaks Bearer tokens: api_client(user).get(...)."""
+
+    class Api:
+        def __init__(self, user):
+            self.headers = {"Authorization": f"Bearer {token_for(user)}"} if user else {}
+
+        def get(self, path, **params):
+            return client.get(path, params, headers=self.headers)
+
+        def post(self, path, data=None):
+            return client.post(
+                path, data if data is not None else {}, content_type="application/json",
+                headers=self.headers,
+            )
+
+        def patch(self, path, data):
+            return client.patch(path, data, content_type="application/json", headers=self.headers)
+
+        def delete(self, path):
+            return client.delete(path, headers=self.headers)
+
+    return Api
+
+
+async def connect(user=None, *, headers=None, path="/ws/chat/") -> WebsocketCommunicator:
+    """A socket on the real ASGI application, authenticated with a real token."""
+    from channels.db import database_sync_to_async
+
+    all_headers = list(headers or [])
+    if user is not None:
+        token = await database_sync_to_async(token_for)(user)
+        all_headers.append((b"authorization", f"Bearer {token}".encode()))
+    communicator = WebsocketCommunicator(application, path, headers=all_headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    return communicator
+
+
+async def join(communicator, room_id, after=None, **extra):
+    await communicator.send_json_to({"type": "join", "room": room_id, "after": after, **extra})
+    frame = await receive_type(communicator, "joined")
+    return frame
+
+
+async def receive_type(communicator, frame_type, timeout=3):
+    """The next frame of this type, skipping presence updates."""
+    while True:
+        frame = await communicator.receive_json_from(timeout=timeout)
+        if frame["type"] == frame_type:
+            return frame
+        if frame["type"] not in ("presence",):
+            raise AssertionError(f"expected {frame_type}, got {frame}")
