@@ -42,4 +42,4 @@ bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .test_db.sqlite3*
+	rm -rf $(VENV) .pytest_cache .test_db.*sqlite3*

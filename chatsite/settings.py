@@ -121,13 +121,16 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
     # A file, not memory: live-server tests start daphne processes that share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test_db.sqlite3")}
+    # Named per test run so parallel runs on one machine do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test_db.{os.getpid()}.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 # --- Channel layer ----------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
+# Namespaces every Redis key this site writes (channel layer and presence).
+CHAT_REDIS_PREFIX = env_str("CHANNEL_PREFIX", "chat")
 # Longer than the longest socket life we allow (the server closes sockets older than
 # this), so a long-lived socket is never silently dropped from its groups.
 CHANNEL_GROUP_EXPIRY = env_int("CHANNEL_GROUP_EXPIRY", 86400 * 2)
@@ -152,7 +155,7 @@ if REDIS_URL:
                 "group_expiry": CHANNEL_GROUP_EXPIRY,
                 "capacity": env_int("CHANNEL_CAPACITY", 1000),
                 "expiry": 60,
-                "prefix": env_str("CHANNEL_PREFIX", "chat"),
+                "prefix": CHAT_REDIS_PREFIX,
             },
         }
     }

@@ -81,7 +81,7 @@ class RedisPresence:
 
     @staticmethod
     def _key(room_id: int) -> str:
-        return f"presence:room:{room_id}"
+        return f"{settings.CHAT_REDIS_PREFIX}:presence:room:{room_id}"
 
     async def add(self, room_id: int, user_id: int, username: str, channel: str) -> None:
         client = self._client()
@@ -102,11 +102,12 @@ class RedisPresence:
         return _usernames(members)
 
 
-_store: PresenceStore | None = None
+_stores: dict[str, PresenceStore] = {}
 
 
 def store() -> PresenceStore:
-    global _store
-    if _store is None:
-        _store = RedisPresence(settings.REDIS_URL) if settings.REDIS_URL else MemoryPresence()
-    return _store
+    """The store for the configured REDIS_URL (memory when unset)."""
+    url = settings.REDIS_URL
+    if url not in _stores:
+        _stores[url] = RedisPresence(url) if url else MemoryPresence()
+    return _stores[url]

@@ -51,19 +51,20 @@ def _fast_and_isolated(settings):
 def redis_url():
     if not redis_available():
         need("Redis is not running on 127.0.0.1:6379")
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    yield REDIS_URL
-    client.flushdb()
+    return REDIS_URL
 
 
 @pytest.fixture
 def redis_layer(settings, redis_url):
-    """Switch this test to the real channels-redis layer, configured as in production."""
+    """Switch this test to the real channels-redis layer, configured as in production,
+    under a key prefix of its own so parallel runs never see each other's keys."""
+    import uuid
+
     from chatsite import settings as site_settings
 
+    prefix = f"chattest{uuid.uuid4().hex[:10]}"
+    settings.REDIS_URL = redis_url
+    settings.CHAT_REDIS_PREFIX = prefix
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -71,7 +72,7 @@ def redis_layer(settings, redis_url):
                 "hosts": [{"address": redis_url, "max_connections": 2000, "socket_timeout": None}],
                 "group_expiry": site_settings.CHANNEL_GROUP_EXPIRY,
                 "capacity": 1000,
-                "prefix": "chattest",
+                "prefix": prefix,
             },
         }
     }
