@@ -209,3 +209,16 @@ def message_delete(request, message_id: int):
     message = selectors.message_get_visible(user=request.auth, message_id=message_id)
     services.message_delete(message=message, by=request.auth)
     return 204, None
+
+
+class SearchResults(Schema):
+    results: list[MessageOut]
+
+
+@router.get("/search", response={200: SearchResults, 400: Detail})
+def message_search(request, q: str, limit: int = 50):
+    """Messages matching `q` from rooms I may read, newest first."""
+    if not q.strip():
+        raise InvalidInput("q must not be empty.")
+    rows = selectors.messages_search(user=request.auth, query=q[:200], limit=limit)
+    return {"results": [wire.message_dict(m) for m in rows]}

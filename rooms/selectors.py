@@ -125,3 +125,19 @@ def message_get_visible(*, user: User, message_id: int) -> Message:
     except RoomNotFound as exc:
         raise MessageNotFound() from exc
     return message
+
+
+def messages_search(*, user: User, query: str, limit: int = 50) -> list[Message]:
+    """Messages containing `query` (case-insensitive) in rooms the user may read,
+    newest first. Never a private room the user is not in; never deleted messages."""
+    query = query.strip()
+    if not query:
+        return []
+    readable = Q(room__kind=Room.Kind.PUBLIC) | Q(room__memberships__user=user)
+    return list(
+        Message.objects.filter(readable, body__icontains=query, deleted=False)
+        .exclude(kind=Message.Kind.SYSTEM)
+        .select_related("author")
+        .distinct()
+        .order_by("-created", "-id")[: clamp_limit(limit)]
+    )

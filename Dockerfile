@@ -1,0 +1,18 @@
+# The chat site: daphne on Python 3.11, non-root, static files collected at build.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+RUN useradd --create-home --uid 1000 chat
+COPY pyproject.toml README.md ./
+COPY chatsite ./chatsite
+COPY accounts ./accounts
+COPY rooms ./rooms
+RUN pip install .
+COPY . .
+# collectstatic needs settings but no database or secrets of production.
+RUN DEBUG=false SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput
+USER chat
+EXPOSE 8000
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "chatsite.asgi:application"]
