@@ -42,3 +42,17 @@ class WebSocketTicket(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     key_hash = models.CharField(max_length=64, unique=True)
     expires = models.DateTimeField(db_index=True)
+
+
+class Block(models.Model):
+    """`blocker` does not want private contact from `blocked`: no new 1:1 chat and no
+    invitation from them."""
+
+    blocker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="block_unique_pair")
+        ]

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import ApiToken, User, WebSocketTicket
+from accounts.models import ApiToken, Block, User, WebSocketTicket
 
 TOKEN_PREFIX = "cst_"
 
@@ -90,3 +90,14 @@ def ticket_redeem(*, secret: str) -> User | None:
     if not deleted or ticket.expires < timezone.now() or not ticket.user.is_active:
         return None
     return ticket.user
+
+
+def user_block(*, blocker: User, username: str) -> None:
+    blocked = User.objects.filter(username=username).first()
+    if blocked is None or blocked.pk == blocker.pk:
+        return
+    Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+
+
+def user_unblock(*, blocker: User, username: str) -> None:
+    Block.objects.filter(blocker=blocker, blocked__username=username).delete()

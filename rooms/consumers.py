@@ -50,6 +50,8 @@ def _enter(user, room_id: int, after: int | None, changed_after: int | None):
     else:
         rows, has_more = selectors.messages_page(room=room)
         has_more = False  # the newest page; older history is read over the API
+    if not has_more:
+        services.membership_mark_read(room=room, user=user, seq=room.last_seq)  # opening reads
     return room, [wire.message_dict(m) for m in rows], has_more
 
 
@@ -59,6 +61,12 @@ def _messages_between(room_id: int, after: int, up_to: int) -> list[dict[str, An
         wire.message_dict(m)
         for m in selectors.messages_between(room_id=room_id, after=after, up_to=up_to)
     ]
+
+
+@database_sync_to_async
+def _mark_read(user, room_id: int, seq: int) -> None:
+    room = selectors.room_get_visible(user=user, room_id=room_id)
+    services.membership_mark_read(room=room, user=user, seq=seq)
 
 
 @database_sync_to_async
@@ -205,10 +213,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._unsubscribe(room_id)
         await self.send(text_data=wire.frame("left", room=room_id))
 
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        room_id = _int_field(frame, "room")
+        seq = _int_field(frame, "seq")
+        await _mark_read(self.user, room_id, seq)
+
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=wire.frame("pong"))
 
-    HANDLERS = {"join": on_join, "send": on_send, "leave": on_leave, "ping": on_ping}
+    HANDLERS = {
+        "join": on_join,
+        "send": on_send,
+        "leave": on_leave,
+        "read": on_read,
+        "ping": on_ping,
+    }
 
     # --- events from the channel layer -----------------------------------------------
 

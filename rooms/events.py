@@ -88,6 +88,12 @@ def room_updated(*, room_id: int, room: dict[str, Any]) -> None:
     send_on_commit(room_group(room_id), {"type": "chat.forward", "frame": text})
 
 
+def read_moved(*, room_id: int, user_id: int, seq: int) -> None:
+    """A read position moved: every socket of that user (other tabs, devices) hears it."""
+    text = wire.frame("read", room=room_id, seq=seq)
+    send_on_commit(user_group(user_id), {"type": "chat.forward", "frame": text})
+
+
 def session_ended(session_key: str) -> None:
     """Log-out: close every socket opened with that session, on every process."""
     _send_now(session_group(session_key), {"type": "chat.close", "code": 4401})

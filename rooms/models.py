@@ -55,6 +55,8 @@ class Membership(models.Model):
     joined = models.DateTimeField(auto_now_add=True)
     # The newest seq this member has read; it only moves forward.
     last_read_seq = models.PositiveBigIntegerField(default=0)
+    # A 1:1 room cannot be left, only hidden from the list until a new message arrives.
+    hidden = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

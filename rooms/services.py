@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts import ratelimit
+from accounts import selectors as account_selectors
 from accounts.models import User
 from rooms import events, selectors, wire
 from rooms.errors import Forbidden, InvalidInput, RateLimitedError, RoomNotFound
@@ -104,6 +105,11 @@ def _append_message(
         client_id=client_id,
     )
     events.message_created(message)
+    if author is not None:
+        # Your own message is read by you.
+        Membership.objects.filter(room=room, user=author).update(last_read_seq=message.seq)
+    if room.kind == Room.Kind.DIRECT:
+        Membership.objects.filter(room=room, hidden=True).update(hidden=False)
     if room.is_private:
         events.room_activity(
             room_id=room.id,
@@ -227,6 +233,8 @@ def direct_get_or_create(*, user: User, username: str) -> tuple[Room, bool]:
     (other,) = _users_by_username([username])
     if other.pk == user.pk:
         raise InvalidInput("You cannot start a private chat with yourself.")
+    if account_selectors.has_blocked(blocker=other, user=user):
+        raise Forbidden(f"{other.username} does not accept private messages from you.")
     low, high = sorted([user.pk, other.pk])
     key = f"{low}:{high}"
     room = Room.objects.filter(direct_key=key).first()
@@ -267,6 +275,10 @@ def room_invite(*, room: Room, by: User, usernames: list[str]) -> Room:
     already = [u.username for u in invitees if u.username in current]
     if already:
         raise InvalidInput(f"Already a member: {', '.join(already)}.")
+    blocking = account_selectors.blocked_by_any(sender=by, recipients=invitees)
+    if blocking:
+        names_blocking = ", ".join(u.username for u in blocking)
+        raise Forbidden(f"These users do not accept invitations from you: {names_blocking}.")
     names = ", ".join(u.username for u in invitees)
     with transaction.atomic():
         if room.kind == Room.Kind.DIRECT:
@@ -296,12 +308,13 @@ def room_leave(*, room: Room, user: User) -> None:
         raise InvalidInput("A private 1:1 chat cannot be left.")
     with transaction.atomic():
         membership.delete()
+        # Registered first, so the leaver's sockets drop the room before the notice.
+        events.membership_ended(room_id=room.pk, user_id=user.pk)
         if room.kind == Room.Kind.CONFERENCE:
             if Membership.objects.filter(room=room).exists():
                 post_system_message(room=room, body=f"{user.username} left")
             else:
                 Room.objects.filter(pk=room.pk).update(is_archived=True)
-        events.membership_ended(room_id=room.pk, user_id=user.pk)
 
 
 def _can_moderate(*, user: User, room: Room) -> bool:
@@ -357,3 +370,54 @@ def room_enter(*, user: User, room_id: int) -> Room:
     room = selectors.room_get_visible(user=user, room_id=room_id)
     room_join(room=room, user=user)
     return room
+
+
+def room_update(*, room: Room, by: User, name: str | None = None, topic: str | None = None) -> Room:
+    """Rename a conference or set a room's topic, live for everyone in it. Members of a
+    conference may; in a public room, its owner and moderators (and staff)."""
+    if room.is_private and not selectors.is_member(user=by, room=room):
+        raise RoomNotFound()
+    if room.kind == Room.Kind.DIRECT and name is not None:
+        raise InvalidInput("A private 1:1 chat cannot be renamed.")
+    if room.kind == Room.Kind.PUBLIC and not _can_moderate(user=by, room=room):
+        raise Forbidden("Only the room's owner or moderators can change it.")
+    fields = []
+    changes = []
+    if name is not None:
+        room.name = clean_room_name(name)
+        fields.append("name")
+        changes.append(f'renamed the room to "{room.name}"')
+    if topic is not None:
+        if not isinstance(topic, str) or len(topic) > 250:
+            raise InvalidInput("topic must be a string of at most 250 characters.")
+        room.topic = " ".join(topic.split())
+        fields.append("topic")
+        changes.append(f'set the topic to "{room.topic}"' if room.topic else "cleared the topic")
+    if not fields:
+        raise InvalidInput("Give a name or a topic.")
+    with transaction.atomic():
+        Room.objects.filter(pk=room.pk).update(**{f: getattr(room, f) for f in fields})
+        post_system_message(room=room, body=f"{by.username} {' and '.join(changes)}")
+        events.room_updated(room_id=room.pk, room=wire.room_dict(room))
+    return room
+
+
+def membership_mark_read(*, room: Room, user: User, seq: int) -> int | None:
+    """Move the user's read position forward to `seq` (never back; capped at the room's
+    last seq). Returns the new position, or None if it did not move."""
+    seq = min(seq, room.last_seq)
+    moved = Membership.objects.filter(room=room, user=user, last_read_seq__lt=seq).update(
+        last_read_seq=seq
+    )
+    if not moved:
+        return None
+    events.read_moved(room_id=room.pk, user_id=user.pk, seq=seq)
+    return seq
+
+
+def direct_hide(*, room: Room, user: User) -> None:
+    """Hide a 1:1 room from the user's list until its next message."""
+    if room.kind != Room.Kind.DIRECT:
+        raise InvalidInput("Only a private 1:1 chat can be hidden; leave a conference instead.")
+    if not Membership.objects.filter(room=room, user=user).update(hidden=True):
+        raise RoomNotFound()
