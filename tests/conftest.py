@@ -156,10 +156,10 @@ async def join(communicator, room_id, after=None, **extra):
 
 
 async def receive_type(communicator, frame_type, timeout=3):
-    """The next frame of this type, skipping presence updates."""
+    """The next frame of this type, skipping presence and read-position updates."""
     while True:
         frame = await communicator.receive_json_from(timeout=timeout)
         if frame["type"] == frame_type:
             return frame
-        if frame["type"] not in ("presence",):
+        if frame["type"] not in ("presence", "read"):
             raise AssertionError(f"expected {frame_type}, got {frame}")
