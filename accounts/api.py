@@ -89,3 +89,20 @@ def user_search(request, q: str = "", limit: int = 20, offset: int = 0):
     offset = max(0, offset)
     rows = list(selectors.user_search(query=q[:100])[offset : offset + limit + 1])
     return {"users": rows[:limit], "has_more": len(rows) > limit}
+
+
+class BlockIn(Schema):
+    username: str
+
+
+@router.post("/blocks", response={204: None, 400: Detail})
+def block_create(request, payload: BlockIn):
+    """Block a user: they can no longer open a private chat with me or invite me."""
+    services.user_block(blocker=request.auth, username=payload.username)
+    return 204, None
+
+
+@router.delete("/blocks/{username}", response={204: None})
+def block_delete(request, username: str):
+    services.user_unblock(blocker=request.auth, username=username)
+    return 204, None

@@ -93,9 +93,13 @@ def ticket_redeem(*, secret: str) -> User | None:
 
 
 def user_block(*, blocker: User, username: str) -> None:
+    from rooms.errors import InvalidInput
+
     blocked = User.objects.filter(username=username).first()
-    if blocked is None or blocked.pk == blocker.pk:
-        return
+    if blocked is None:
+        raise InvalidInput(f"Unknown user: {username}.")
+    if blocked.pk == blocker.pk:
+        raise InvalidInput("You cannot block yourself.")
     Block.objects.get_or_create(blocker=blocker, blocked=blocked)
 
 

@@ -222,3 +222,63 @@ def message_search(request, q: str, limit: int = 50):
         raise InvalidInput("q must not be empty.")
     rows = selectors.messages_search(user=request.auth, query=q[:200], limit=limit)
     return {"results": [wire.message_dict(m) for m in rows]}
+
+
+class RoomUpdate(Schema):
+    name: str | None = None
+    topic: str | None = None
+
+
+class ReadIn(Schema):
+    seq: int
+
+
+class PrivateRoomOut(Schema):
+    room: RoomOut
+    unread: int
+    last_message: MessageOut | None
+
+
+class PrivateRoomList(Schema):
+    rooms: list[PrivateRoomOut]
+
+
+@router.patch("/rooms/{room_id}", response={200: RoomOut, 400: Detail, 403: Detail, 404: Detail})
+def room_update(request, room_id: int, payload: RoomUpdate):
+    """Rename a conference or set a room's topic (live for everyone in the room)."""
+    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    room = services.room_update(room=room, by=request.auth, name=payload.name, topic=payload.topic)
+    return _room_out(room)
+
+
+@router.get("/private", response=PrivateRoomList)
+def private_room_list(request):
+    """My private chats and conferences, newest activity first, with unread counts."""
+    return {
+        "rooms": [
+            {
+                "room": wire.room_dict(s["room"], s["members"]),
+                "unread": s["unread"],
+                "last_message": wire.message_dict(s["last_message"]) if s["last_message"] else None,
+            }
+            for s in selectors.private_room_summaries(user=request.auth)
+        ]
+    }
+
+
+@router.post("/rooms/{room_id}/read", response={204: None, 400: Detail, 404: Detail})
+def room_read(request, room_id: int, payload: ReadIn):
+    """Move my read position forward to `seq` (never back)."""
+    if payload.seq < 0:
+        raise InvalidInput("seq must be a non-negative integer.")
+    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    services.membership_mark_read(room=room, user=request.auth, seq=payload.seq)
+    return 204, None
+
+
+@router.post("/rooms/{room_id}/hide", response={204: None, 400: Detail, 404: Detail})
+def room_hide(request, room_id: int):
+    """Hide a 1:1 chat from my list until its next message."""
+    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    services.direct_hide(room=room, user=request.auth)
+    return 204, None

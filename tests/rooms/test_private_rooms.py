@@ -195,3 +195,37 @@ async def test_private_room_activity_reaches_members_sockets_in_other_rooms(alic
     activity = await receive_type(bob_socket, "room_activity")
     assert activity["room"] == conference.id and activity["message"]["body"] == "psst"
     await bob_socket.disconnect()
+
+
+@pytest.mark.django_db
+class TestPrivateApi:
+    def test_private_list_has_unread_counts_and_reading_clears_them(self, api_client, alice, bob):
+        direct, _ = services.direct_get_or_create(user=alice, username="bob")
+        services.message_post(room=direct, author=bob, body="hi alice")
+        listing = api_client(alice).get("/api/private").json()["rooms"]
+        assert listing[0]["room"]["id"] == direct.id
+        assert listing[0]["unread"] == 1 and listing[0]["last_message"]["body"] == "hi alice"
+        assert api_client(alice).post(f"/api/rooms/{direct.id}/read", {"seq": 1}).status_code == 204
+        assert api_client(alice).get("/api/private").json()["rooms"][0]["unread"] == 0
+
+    def test_rename_is_for_members_and_not_for_direct_rooms(self, api_client, conference, alice, mallory):
+        renamed = api_client(alice).patch(f"/api/rooms/{conference.id}", {"name": "Trip"})
+        assert renamed.status_code == 200 and renamed.json()["name"] == "Trip"
+        assert api_client(mallory).patch(f"/api/rooms/{conference.id}", {"name": "x"}).status_code == 404
+        direct, _ = services.direct_get_or_create(user=alice, username="bob")
+        response = api_client(alice).patch(f"/api/rooms/{direct.id}", {"name": "x"})
+        assert response.status_code == 400 and "renamed" in response.json()["detail"]
+
+    def test_blocking_through_the_api(self, api_client, alice, mallory):
+        assert api_client(alice).post("/api/blocks", {"username": "mallory"}).status_code == 204
+        refused = api_client(mallory).post("/api/direct", {"username": "alice"})
+        assert refused.status_code == 403 and isinstance(refused.json()["detail"], str)
+        unknown = api_client(alice).post("/api/blocks", {"username": "ghost"})
+        assert unknown.status_code == 400 and "ghost" in unknown.json()["detail"]
+        assert api_client(alice).delete("/api/blocks/mallory").status_code == 204
+        assert api_client(mallory).post("/api/direct", {"username": "alice"}).status_code == 201
+
+    def test_hiding_a_direct_room(self, api_client, alice, bob):
+        direct, _ = services.direct_get_or_create(user=alice, username="bob")
+        assert api_client(alice).post(f"/api/rooms/{direct.id}/hide").status_code == 204
+        assert api_client(alice).get("/api/private").json()["rooms"] == []
