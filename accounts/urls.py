@@ -11,4 +11,5 @@ urlpatterns = [
     path("tokens/<int:token_id>/revoke/", views.token_revoke, name="token_revoke"),
     path("users/", views.user_search, name="search"),
     path("users/<str:username>/", views.profile, name="profile"),
+    path("users/<str:username>/block/", views.block_toggle, name="block"),
 ]

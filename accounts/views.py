@@ -12,6 +12,7 @@ from accounts import selectors, services
 from accounts.forms import ProfileForm, SignupForm, ThrottledLoginForm, TokenForm
 from accounts.models import User
 from rooms import events
+from rooms.errors import ChatError
 
 
 def signup(request):
@@ -66,7 +67,23 @@ def profile_edit(request):
 @login_required
 def profile(request, username: str):
     shown = get_object_or_404(User, username=username, is_active=True)
-    return render(request, "accounts/profile.html", {"shown": shown})
+    blocked = selectors.has_blocked(blocker=request.user, user=shown)
+    return render(request, "accounts/profile.html", {"shown": shown, "blocked": blocked})
+
+
+@login_required
+@require_POST
+def block_toggle(request, username: str):
+    try:
+        if request.POST.get("action") == "unblock":
+            services.user_unblock(blocker=request.user, username=username)
+            messages.success(request, f"Unblocked {username}.")
+        else:
+            services.user_block(blocker=request.user, username=username)
+            messages.success(request, f"Blocked {username}.")
+    except ChatError as exc:
+        messages.error(request, exc.detail)
+    return redirect("accounts:profile", username=username)
 
 
 @login_required

@@ -54,6 +54,15 @@ def private_rooms_for_user(*, user: User) -> QuerySet[Room]:
     )
 
 
+def _first_line(message: Message | None) -> str:
+    if message is None:
+        return ""
+    if message.deleted:
+        return "message removed"
+    line = message.body.split("\n", 1)[0]
+    return line if len(line) <= 120 else line[:119] + "…"
+
+
 def private_room_summaries(*, user: User) -> list[dict]:
     """The user's private chats and conferences for the list: newest activity first,
     with the last message and the unread count (messages after the read position).
@@ -88,6 +97,7 @@ def private_room_summaries(*, user: User) -> list[dict]:
             "room": room,
             "members": members.get(room.id, []),
             "last_message": last_messages.get(room.id),
+            "preview": _first_line(last_messages.get(room.id)),
             "unread": max(0, room.last_seq - memberships[room.id].last_read_seq),
         }
         for room in rooms

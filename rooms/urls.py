@@ -7,5 +7,10 @@ app_name = "rooms"
 urlpatterns = [
     path("", views.room_list, name="list"),
     path("rooms/new/", views.room_new, name="new"),
+    path("rooms/new-conference/", views.conference_new, name="new_conference"),
+    path("rooms/direct/<str:username>/", views.direct_open, name="direct"),
     path("rooms/<int:room_id>/", views.room_detail, name="detail"),
+    path("rooms/<int:room_id>/invite/", views.room_invite, name="invite"),
+    path("rooms/<int:room_id>/leave/", views.room_leave, name="leave"),
+    path("rooms/<int:room_id>/settings/", views.room_settings, name="settings"),
 ]

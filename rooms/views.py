@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
 from rooms import selectors, services
 from rooms.errors import ChatError, RoomNotFound
-from rooms.forms import RoomForm
+from rooms.forms import ConferenceForm, InviteForm, RoomForm
 
 
 @login_required
@@ -16,7 +18,7 @@ def room_list(request):
         "rooms/list.html",
         {
             "public_rooms": selectors.public_rooms(),
-            "private_rooms": selectors.private_rooms_for_user(user=request.user),
+            "private_rooms": selectors.private_room_summaries(user=request.user),
         },
     )
 
@@ -38,11 +40,100 @@ def room_new(request):
     return render(request, "rooms/new.html", {"form": form})
 
 
-@login_required
-def room_detail(request, room_id: int):
+def _visible_or_404(request, room_id: int):
     try:
-        room = selectors.room_get_visible(user=request.user, room_id=room_id)
+        return selectors.room_get_visible(user=request.user, room_id=room_id)
     except RoomNotFound as exc:
         raise Http404("Room not found.") from exc
+
+
+@login_required
+def room_detail(request, room_id: int):
+    room = _visible_or_404(request, room_id)
     members = selectors.room_member_usernames(room=room) if room.is_private else None
-    return render(request, "rooms/detail.html", {"room": room, "members": members})
+    return render(
+        request,
+        "rooms/detail.html",
+        {"room": room, "members": members, "invite_form": InviteForm()},
+    )
+
+
+@login_required
+def conference_new(request):
+    form = ConferenceForm(request.POST or None, initial={"members": request.GET.get("with", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            room = services.room_create(
+                creator=request.user,
+                name=form.cleaned_data["name"],
+                kind="conference",
+                members=form.cleaned_data["members"],
+            )
+        except ChatError as exc:
+            form.add_error("members", exc.detail)
+        else:
+            return redirect("rooms:detail", room_id=room.id)
+    return render(request, "rooms/new_conference.html", {"form": form})
+
+
+@login_required
+@require_POST
+def direct_open(request, username: str):
+    """The profile's "Message" button: open the one 1:1 room with that user."""
+    try:
+        room, _ = services.direct_get_or_create(user=request.user, username=username)
+    except ChatError as exc:
+        messages.error(request, exc.detail)
+        return redirect("accounts:profile", username=username)
+    return redirect("rooms:detail", room_id=room.id)
+
+
+@login_required
+@require_POST
+def room_invite(request, room_id: int):
+    room = _visible_or_404(request, room_id)
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Name at least one user to invite.")
+        return redirect("rooms:detail", room_id=room.id)
+    try:
+        target = services.room_invite(
+            room=room, by=request.user, usernames=form.cleaned_data["usernames"]
+        )
+    except ChatError as exc:
+        messages.error(request, exc.detail)
+        return redirect("rooms:detail", room_id=room.id)
+    return redirect("rooms:detail", room_id=target.id)
+
+
+@login_required
+@require_POST
+def room_leave(request, room_id: int):
+    room = _visible_or_404(request, room_id)
+    try:
+        if room.kind == room.Kind.DIRECT:
+            services.direct_hide(room=room, user=request.user)
+        else:
+            services.room_leave(room=room, user=request.user)
+    except ChatError as exc:
+        messages.error(request, exc.detail)
+        return redirect("rooms:detail", room_id=room.id)
+    return redirect("rooms:list")
+
+
+@login_required
+@require_POST
+def room_settings(request, room_id: int):
+    """Rename a conference or set the topic, from the room page."""
+    room = _visible_or_404(request, room_id)
+    name = request.POST.get("name")
+    try:
+        services.room_update(
+            room=room,
+            by=request.user,
+            name=name if name and room.kind == room.Kind.CONFERENCE else None,
+            topic=request.POST.get("topic"),
+        )
+    except ChatError as exc:
+        messages.error(request, exc.detail)
+    return redirect("rooms:detail", room_id=room.id)

@@ -1,0 +1,68 @@
+// The room list: keeps "Private chats and conferences" current while the page is
+// open. Any `room_activity` frame re-reads the list from the API and redraws it.
+import { ChatSocket } from "./socket.js";
+
+const list = document.getElementById("private-rooms");
+const timeFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+
+function firstLine(message) {
+  if (!message) return "";
+  if (message.deleted) return "message removed";
+  const line = message.body.split("\n", 1)[0];
+  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
+}
+
+function render(entries) {
+  if (!entries.length) return;
+  list.replaceChildren(
+    ...entries.map(({ room, unread, last_message: last }) => {
+      const li = document.createElement("li");
+      li.dataset.roomId = room.id;
+      const link = document.createElement("a");
+      link.href = `/rooms/${room.id}/`;
+      link.textContent = room.name;
+      li.append(link);
+      if (unread) {
+        const badge = document.createElement("span");
+        badge.className = "badge";
+        badge.textContent = unread;
+        badge.setAttribute("aria-label", `${unread} unread`);
+        li.append(" ", badge);
+      }
+      if (last) {
+        const preview = document.createElement("span");
+        preview.className = "preview muted";
+        preview.textContent = `${last.author ? `${last.author}: ` : ""}${firstLine(last)}`;
+        const time = document.createElement("time");
+        time.className = "muted";
+        time.dateTime = last.created_at;
+        time.textContent = timeFormat.format(new Date(last.created_at));
+        li.append(" ", preview, " ", time);
+      }
+      return li;
+    }),
+  );
+}
+
+let refreshing = null;
+async function refresh() {
+  if (refreshing) return refreshing;
+  refreshing = fetch("/api/private", { credentials: "same-origin" })
+    .then((response) => (response.ok ? response.json() : null))
+    .then((data) => data && render(data.rooms))
+    .finally(() => {
+      refreshing = null;
+    });
+  return refreshing;
+}
+
+const socket = new ChatSocket({
+  onOpen() {
+    refresh(); // catch up on anything that arrived while disconnected
+  },
+  onClose() {},
+  onFrame(frame) {
+    if (frame.type === "room_activity" || frame.type === "read") refresh();
+  },
+});
+socket.connect();
