@@ -19,13 +19,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
-from rooms import events, presence, selectors, services, wire
+from rooms import commands, events, presence, selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Message
 
 log = logging.getLogger(__name__)
 
 JOIN_REPLAY_BATCH = 500
+TYPING_INTERVAL = 3.0  # seconds between typing events from one socket for one room
 MAX_ROOMS_PER_SOCKET = 200
 
 
@@ -80,6 +81,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.user = self.scope.get("user")
         self.joined: dict[int, int] = {}  # room id -> last seq delivered on this socket
         self.heartbeat_task: asyncio.Task | None = None
+        self.last_typing: dict[int, float] = {}
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
             # Accept then close: clients can tell "refused" (4401) from a network error.
@@ -200,12 +202,42 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_send(self, frame: dict[str, Any]) -> None:
         room_id = _int_field(frame, "room")
-        message, created = await _post(self.user, room_id, frame.get("body"), frame.get("client_id"))
+        body = frame.get("body")
+        if commands.is_command(body):
+            await self._run_command(room_id, body, frame.get("client_id"))
+            return
+        message, created = await _post(self.user, room_id, body, frame.get("client_id"))
         if not created or room_id not in self.joined:
             # A repeat is answered to the sender only, with the original; a socket not
             # joined to the room gets its own message back as the acknowledgement.
             text = wire.frame("message", message=wire.message_dict(message))
             await self.send(text_data=text)
+
+    async def _run_command(self, room_id: int, body: str, client_id: Any) -> None:
+        client_id = services.clean_client_id(client_id)
+        room = await database_sync_to_async(selectors.room_get_visible)(
+            user=self.user, room_id=room_id
+        )
+        context = commands.Context(user=self.user, room=room, client_id=client_id)
+        outcome = await commands.run(context, body)
+        if outcome.message is not None and room_id not in self.joined:
+            text = wire.frame("message", message=wire.message_dict(outcome.message))
+            await self.send(text_data=text)
+        if outcome.notice is not None:
+            await events.anotice(
+                user_id=self.user.pk, room_id=room_id, text=outcome.notice, ref=client_id
+            )
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        """Throttled per socket and room; never stored. Only joined rooms."""
+        room_id = _int_field(frame, "room")
+        if room_id not in self.joined:
+            raise InvalidInput("Join the room before typing in it.")
+        now = asyncio.get_running_loop().time()
+        if now - self.last_typing.get(room_id, -TYPING_INTERVAL) < TYPING_INTERVAL:
+            return
+        self.last_typing[room_id] = now
+        await events.atyping(room_id=room_id, username=self.user.username)
 
     async def on_leave(self, frame: dict[str, Any]) -> None:
         room_id = _int_field(frame, "room")
@@ -226,6 +258,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "send": on_send,
         "leave": on_leave,
         "read": on_read,
+        "typing": on_typing,
         "ping": on_ping,
     }
 
@@ -253,7 +286,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def chat_forward(self, event: dict[str, Any]) -> None:
         await self.send(text_data=event["frame"])
 
-    async def chat_presence(self, event: dict[str, Any]) -> None:
+    async def chat_room_frame(self, event: dict[str, Any]) -> None:
         if event["room"] in self.joined:
             await self.send(text_data=event["frame"])
 

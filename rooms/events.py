@@ -109,7 +109,20 @@ async def apresence_changed(*, room_id: int, online: list[str]) -> None:
     text = wire.frame("presence", room=room_id, online=online)
     try:
         await layer.group_send(
-            room_group(room_id), {"type": "chat.presence", "room": room_id, "frame": text}
+            room_group(room_id), {"type": "chat.room_frame", "room": room_id, "frame": text}
         )
     except Exception:
         log.warning("presence broadcast for room %s failed", room_id, exc_info=True)
+
+
+async def anotice(*, user_id: int, room_id: int, text: str, ref: str | None = None) -> None:
+    """An answer for one user only (a command's reply), on all of their sockets."""
+    frame = wire.frame("notice", room=room_id, text=text, ref=ref)
+    await get_channel_layer().group_send(user_group(user_id), {"type": "chat.forward", "frame": frame})
+
+
+async def atyping(*, room_id: int, username: str) -> None:
+    frame = wire.frame("typing", room=room_id, user=username)
+    await get_channel_layer().group_send(
+        room_group(room_id), {"type": "chat.room_frame", "room": room_id, "frame": frame}
+    )

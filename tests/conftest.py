@@ -156,10 +156,10 @@ async def join(communicator, room_id, after=None, **extra):
 
 
 async def receive_type(communicator, frame_type, timeout=3):
-    """The next frame of this type, skipping presence and read-position updates."""
+    """The next frame of this type, skipping presence, read-position and room-list updates."""
     while True:
         frame = await communicator.receive_json_from(timeout=timeout)
         if frame["type"] == frame_type:
             return frame
-        if frame["type"] not in ("presence", "read"):
+        if frame["type"] not in ("presence", "read", "room_activity"):
             raise AssertionError(f"expected {frame_type}, got {frame}")
