@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 
 from accounts.models import ApiToken, User
@@ -9,6 +9,15 @@ class ChatUserAdmin(UserAdmin):
     list_display = ("username", "display_name", "email", "is_active", "is_staff", "date_joined")
     search_fields = ("username", "display_name", "email")
     fieldsets = UserAdmin.fieldsets + (("Chat profile", {"fields": ("display_name", "bio")}),)
+    actions = ["deactivate"]
+
+    @admin.action(description="Deactivate selected accounts (closes their sockets now)")
+    def deactivate(self, request, queryset):
+        from rooms import moderation
+
+        for user in queryset:
+            moderation.user_deactivate(user=user, by=request.user, reason="from the admin")
+        self.message_user(request, f"Deactivated: {queryset.count()}.", messages.SUCCESS)
 
 
 @admin.register(ApiToken)

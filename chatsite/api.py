@@ -9,11 +9,12 @@ from __future__ import annotations
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer, django_auth
+from ninja.security import HttpBearer, SessionAuth
 
 from accounts import services as account_services
 from accounts.api import router as accounts_router
 from rooms.api import router as rooms_router
+from rooms.moderation_api import router as moderation_router
 from rooms.errors import ChatError, RateLimitedError
 
 
@@ -22,16 +23,27 @@ class BearerToken(HttpBearer):
         return account_services.token_authenticate(secret=token)
 
 
+class SignedInSession(SessionAuth):
+    """The browser session, with its CSRF check. The check runs only for a signed-in
+    session: a request with no credentials at all is a 401, not a CSRF 403."""
+
+    def __call__(self, request):
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
+
+
 api = NinjaAPI(
     title="Chat site API",
     version="1",
-    auth=[BearerToken(), django_auth],
+    auth=[BearerToken(), SignedInSession()],
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
 api.add_router("", accounts_router)
 api.add_router("", rooms_router)
+api.add_router("", moderation_router)
 
 
 def _validation_sentence(exc: ValidationError) -> str:
@@ -50,7 +62,9 @@ def on_validation_error(request, exc: ValidationError):
 
 @api.exception_handler(ChatError)
 def on_chat_error(request, exc: ChatError):
-    response = api.create_response(request, {"detail": exc.detail}, status=exc.status)
+    response = api.create_response(
+        request, {"detail": exc.detail, **exc.extra}, status=exc.status
+    )
     if isinstance(exc, RateLimitedError):
         response["Retry-After"] = str(exc.retry_after)
     return response

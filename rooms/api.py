@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from ninja import Field, Router, Schema
 
-from rooms import longpoll, selectors, services, wire
+from rooms import longpoll, moderation, selectors, services, wire
 from rooms.errors import InvalidInput
 from rooms.models import Room
 
@@ -22,6 +22,8 @@ class Detail(Schema):
 
 
 class RoomOut(Schema):
+    """`members` is left out, not null, for public rooms (routes use exclude_none)."""
+
     id: int
     name: str
     kind: Literal["public", "direct", "conference"]
@@ -29,6 +31,7 @@ class RoomOut(Schema):
     topic: str
     last_seq: int
     archived: bool
+    locked: bool = False
     members: list[str] | None = None
 
 
@@ -85,7 +88,7 @@ def _room_out(room: Room) -> dict:
     return wire.room_dict(room, members)
 
 
-@router.get("/rooms", response=RoomList)
+@router.get("/rooms", response=RoomList, exclude_none=True)
 def room_list(request):
     """Public rooms and the private rooms I belong to, newest activity first."""
     rooms = list(selectors.rooms_for_user(user=request.auth).prefetch_related("memberships__user"))
@@ -98,7 +101,7 @@ def room_list(request):
     return {"rooms": out}
 
 
-@router.post("/rooms", response={201: RoomOut, 400: Detail})
+@router.post("/rooms", response={201: RoomOut, 400: Detail}, exclude_none=True)
 def room_create(request, payload: RoomIn):
     room = services.room_create(
         creator=request.auth,
@@ -110,19 +113,25 @@ def room_create(request, payload: RoomIn):
     return 201, _room_out(room)
 
 
-@router.get("/rooms/{room_id}", response={200: RoomOut, 404: Detail})
+@router.get("/rooms/{room_id}", response={200: RoomOut, 404: Detail}, exclude_none=True)
 def room_detail(request, room_id: int):
     return _room_out(selectors.room_get_visible(user=request.auth, room_id=room_id))
 
 
-@router.post("/direct", response={200: RoomOut, 201: RoomOut, 400: Detail})
+@router.post(
+    "/direct", response={200: RoomOut, 201: RoomOut, 400: Detail}, exclude_none=True
+)
 def direct_open(request, payload: DirectIn):
     """The one private 1:1 room between me and that user: 201 when it was just made."""
     room, created = services.direct_get_or_create(user=request.auth, username=payload.username)
     return (201 if created else 200), _room_out(room)
 
 
-@router.post("/rooms/{room_id}/invite", response={200: RoomOut, 400: Detail, 404: Detail})
+@router.post(
+    "/rooms/{room_id}/invite",
+    response={200: RoomOut, 400: Detail, 404: Detail},
+    exclude_none=True,
+)
 def room_invite(request, room_id: int, payload: InviteIn):
     room = selectors.room_get_visible(user=request.auth, room_id=room_id)
     target = services.room_invite(room=room, by=request.auth, usernames=payload.usernames)
@@ -207,7 +216,7 @@ def message_edit(request, message_id: int, payload: MessageEdit):
 @router.delete("/messages/{message_id}", response={204: None, 403: Detail, 404: Detail})
 def message_delete(request, message_id: int):
     message = selectors.message_get_visible(user=request.auth, message_id=message_id)
-    services.message_delete(message=message, by=request.auth)
+    moderation.message_remove(message=message, by=request.auth)
     return 204, None
 
 

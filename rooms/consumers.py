@@ -138,7 +138,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except RateLimitedError as exc:
             await self._error(exc.code, exc.detail, ref=ref, retry_after=exc.retry_after)
         except ChatError as exc:
-            await self._error(exc.code, exc.detail, ref=ref)
+            await self._error(exc.code, exc.detail, ref=ref, **exc.extra)
         except (DatabaseError, InterfaceError):
             log.exception("database unavailable while handling a %s frame", frame.get("type"))
             await self._error(

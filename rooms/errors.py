@@ -10,9 +10,11 @@ class ChatError(Exception):
     code = "invalid"
     status = 400
 
-    def __init__(self, detail: str):
+    def __init__(self, detail: str, **extra: object):
         super().__init__(detail)
         self.detail = detail
+        # Extra fields for the socket's error frame and the API body (e.g. "until").
+        self.extra = extra
 
 
 class InvalidInput(ChatError):
@@ -55,3 +57,18 @@ class RateLimitedError(ChatError):
     def __init__(self, retry_after: int):
         super().__init__(f"Too many requests; retry after {retry_after} seconds.")
         self.retry_after = retry_after
+
+
+class Muted(ChatError):
+    code = "muted"
+    status = 403
+
+
+class Banned(ChatError):
+    code = "banned"
+    status = 403
+
+
+class Locked(ChatError):
+    code = "locked"
+    status = 403

@@ -94,6 +94,12 @@ def read_moved(*, room_id: int, user_id: int, seq: int) -> None:
     send_on_commit(user_group(user_id), {"type": "chat.forward", "frame": text})
 
 
+def muted(*, room_id: int, user_id: int, until: str | None, reason: str) -> None:
+    """Tell the member's sockets, so the composer can say why it is disabled."""
+    text = wire.frame("muted", room=room_id, until=until, reason=reason)
+    send_on_commit(user_group(user_id), {"type": "chat.forward", "frame": text})
+
+
 def session_ended(session_key: str) -> None:
     """Log-out: close every socket opened with that session, on every process."""
     _send_now(session_group(session_key), {"type": "chat.close", "code": 4401})

@@ -29,6 +29,8 @@ class Room(models.Model):
     # starting a chat with each other at once get one room.
     direct_key = models.CharField(max_length=50, null=True, blank=True, unique=True)
     is_archived = models.BooleanField(default=False)
+    # Read-only for everyone but its owner and moderators until unlocked.
+    is_locked = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["kind", "name"])]
@@ -57,6 +59,8 @@ class Membership(models.Model):
     last_read_seq = models.PositiveBigIntegerField(default=0)
     # A 1:1 room cannot be left, only hidden from the list until a new message arrives.
     hidden = models.BooleanField(default=False)
+    # Set by a moderator: the member's sends are refused until then.
+    muted_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -113,3 +117,79 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} in {self.room_id}"
+
+
+class RoomBan(models.Model):
+    """A user banned from a public room: removed, and refused until unbanned."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="bans")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["room", "user"], name="ban_unique_room_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} banned from {self.room}"
+
+
+class ModerationAction(models.Model):
+    """The append-only audit log: who did what, to whom, where, when, and why."""
+
+    class Action(models.TextChoices):
+        DELETE_MESSAGE = "delete_message"
+        MUTE = "mute"
+        UNMUTE = "unmute"
+        BAN = "ban"
+        UNBAN = "unban"
+        LOCK = "lock"
+        UNLOCK = "unlock"
+        ARCHIVE = "archive"
+        APPOINT = "appoint_moderator"
+        DISMISS = "dismiss_moderator"
+        DEACTIVATE = "deactivate_user"
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    target_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.ForeignKey(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} ({self.created:%Y-%m-%d %H:%M})"
+
+
+class Report(models.Model):
+    """A member's report of a message, for the moderators in the admin."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reports")
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    reason = models.CharField(max_length=500)
+    created = models.DateTimeField(auto_now_add=True)
+    resolved = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["resolved", "-created"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "reporter"], name="report_unique_per_reporter")
+        ]
+
+    def __str__(self) -> str:
+        return f"Report on {self.message} by {self.reporter}"

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
-from rooms.errors import MessageNotFound, RoomNotFound
+from rooms.errors import InvalidInput, MessageNotFound, RoomNotFound
 from rooms.models import Membership, Message, Room
 
 
@@ -19,6 +19,25 @@ def room_get_visible(*, user: User, room_id: int) -> Room:
     if room.is_private and not is_member(user=user, room=room):
         raise RoomNotFound()
     return room
+
+
+def public_room_id_by_name(*, name: str) -> int:
+    """The id of the open public room with this name or slug (case-insensitive), for
+    clients that name rooms instead of numbering them (the TCP gateway). Private rooms
+    are never found by name; a missing room and an ambiguous name raise RoomNotFound and
+    InvalidInput."""
+    name = " ".join(name.split())
+    ids = list(
+        public_rooms()
+        .filter(Q(name__iexact=name) | Q(slug__iexact=name))
+        .order_by("id")
+        .values_list("id", flat=True)[:2]
+    )
+    if not ids:
+        raise RoomNotFound()
+    if len(ids) > 1:
+        raise InvalidInput(f"More than one public room is named {name!r}; give its id.")
+    return ids[0]
 
 
 def is_member(*, user: User, room: Room) -> bool:

@@ -19,8 +19,16 @@ from accounts import ratelimit
 from accounts import selectors as account_selectors
 from accounts.models import User
 from rooms import events, selectors, wire
-from rooms.errors import Forbidden, InvalidInput, RateLimitedError, RoomNotFound
-from rooms.models import Membership, Message, Room
+from rooms.errors import (
+    Banned,
+    Forbidden,
+    InvalidInput,
+    Locked,
+    Muted,
+    RateLimitedError,
+    RoomNotFound,
+)
+from rooms.models import Membership, Message, Room, RoomBan
 
 # Control characters other than tab and newline; \r is dropped by normalising newlines.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
@@ -56,6 +64,8 @@ def clean_room_name(name: object) -> str:
     limit = settings.CHAT_ROOM_NAME_MAX_LENGTH
     if not 1 <= len(name) <= limit:
         raise InvalidInput(f"name must be 1 to {limit} characters.")
+    if _CONTROL.search(name):
+        raise InvalidInput("name must not contain control characters.")
     return name
 
 
@@ -133,13 +143,23 @@ def _throttle_posting(author: User) -> None:
 
 
 def _ensure_can_post(*, room: Room, author: User) -> None:
+    """Membership, bans, mutes, locks: checked on every post, whatever the front door."""
     if room.is_archived:
         raise Forbidden("This room is archived and read-only.")
     if room.is_private:
-        if not selectors.is_member(user=author, room=room):
+        membership = selectors.membership_get(user=author, room=room)
+        if membership is None:
             raise RoomNotFound()
     else:
-        Membership.objects.get_or_create(room=room, user=author)
+        if RoomBan.objects.filter(room=room, user=author).exists():
+            raise Banned("You are banned from this room.")
+        membership, _ = Membership.objects.get_or_create(room=room, user=author)
+    moderator = membership.role in (Membership.Role.OWNER, Membership.Role.MODERATOR)
+    if room.is_locked and not moderator:
+        raise Locked("This room is locked: only its moderators can post.")
+    if membership.muted_until is not None and membership.muted_until > timezone.now():
+        until = membership.muted_until.isoformat()
+        raise Muted(f"You are muted in this room until {until}.", until=until)
 
 
 def message_post(
@@ -221,6 +241,8 @@ def room_join(*, room: Room, user: User) -> Membership:
         return membership
     if room.is_private:
         raise RoomNotFound()
+    if RoomBan.objects.filter(room=room, user=user).exists():
+        raise Banned("You are banned from this room.")
     membership, _ = Membership.objects.get_or_create(room=room, user=user)
     return membership
 
@@ -318,13 +340,9 @@ def room_leave(*, room: Room, user: User) -> None:
 
 
 def _can_moderate(*, user: User, room: Room) -> bool:
-    if user.is_staff and not room.is_private:
-        return True
-    membership = selectors.membership_get(user=user, room=room)
-    return membership is not None and membership.role in (
-        Membership.Role.OWNER,
-        Membership.Role.MODERATOR,
-    )
+    from rooms.moderation import can_moderate  # moderation builds on this module
+
+    return can_moderate(user=user, room=room)
 
 
 def _bump_rev(message: Message) -> None:

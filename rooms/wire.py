@@ -40,6 +40,7 @@ def room_dict(room: Room, members: list[str] | None = None) -> dict[str, Any]:
         "topic": room.topic,
         "last_seq": room.last_seq,
         "archived": room.is_archived,
+        "locked": room.is_locked,
     }
     if members is not None:
         data["members"] = members
