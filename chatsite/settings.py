@@ -42,6 +42,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -129,36 +139,49 @@ AUTH_USER_MODEL = "accounts.User"
 
 # --- Channel layer ----------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
-# Namespaces every Redis key this site writes (channel layer and presence).
+# Namespaces every Redis key this site writes (channel layer, presence and cache).
 CHAT_REDIS_PREFIX = env_str("CHANNEL_PREFIX", "chat")
 # Longer than the longest socket life we allow (the server closes sockets older than
 # this), so a long-lived socket is never silently dropped from its groups.
 CHANNEL_GROUP_EXPIRY = env_int("CHANNEL_GROUP_EXPIRY", 86400 * 2)
+# Which channels-redis layer carries events: "core" (RedisChannelLayer: per-channel
+# lists in Redis, with capacity and expiry) or "pubsub" (RedisPubSubChannelLayer: Redis
+# PUBLISH/SUBSCRIBE, groups kept in each process, at-most-once). docs/performance.md
+# compares the two; the consumer repairs any gap from the database either way.
+CHANNEL_BACKEND = env_choice("CHANNEL_BACKEND", "core", ("core", "pubsub"))
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        # redis-py 8 defaults: a pool of 100 that raises when full, and a
-                        # 5 s socket timeout equal to the layer's 5 s blocking read. Both
-                        # drop sockets under load or when idle; see docs/performance.md.
-                        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
-                        "socket_timeout": None,
-                        "socket_connect_timeout": 5,
-                        "health_check_interval": 30,
-                        "socket_keepalive": True,
-                    }
-                ],
-                "group_expiry": CHANNEL_GROUP_EXPIRY,
-                "capacity": env_int("CHANNEL_CAPACITY", 1000),
-                "expiry": 60,
-                "prefix": CHAT_REDIS_PREFIX,
-            },
-        }
+    REDIS_HOST = {
+        "address": REDIS_URL,
+        # redis-py 8 defaults: a pool of 100 that raises when full, and a
+        # 5 s socket timeout equal to the layer's 5 s blocking read. Both
+        # drop sockets under load or when idle; see docs/performance.md.
+        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
+        "socket_timeout": None,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 30,
+        "socket_keepalive": True,
     }
+    if CHANNEL_BACKEND == "pubsub":
+        # Capacity, expiry and group expiry do not apply: nothing is queued in Redis.
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [REDIS_HOST], "prefix": CHAT_REDIS_PREFIX},
+            }
+        }
+    else:
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {
+                    "hosts": [REDIS_HOST],
+                    "group_expiry": CHANNEL_GROUP_EXPIRY,
+                    "capacity": env_int("CHANNEL_CAPACITY", 1000),
+                    "expiry": 60,
+                    "prefix": CHAT_REDIS_PREFIX,
+                },
+            }
+        }
 else:
     CHANNEL_LAYERS = {
         "default": {
@@ -182,9 +205,15 @@ LOGOUT_REDIRECT_URL = "login"
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 300)
 
+# Under CHAT_REDIS_PREFIX like every other Redis key: rate-limit counters are keyed by
+# user id, so two sites (or test runs) sharing one Redis would otherwise share them.
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CHAT_REDIS_PREFIX,
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -197,6 +226,15 @@ CHAT_PAGE_DEFAULT = 50
 CHAT_PAGE_MAX = 200
 CHAT_FRAME_MAX_BYTES = 64 * 1024
 CHAT_TICKET_TTL = env_int("CHAT_TICKET_TTL", 30)
+# "alice joined" in a public room's history the first time someone joins it. Off by
+# default: API and socket clients expect a room's messages to be what people posted,
+# and a notice would appear in the very `joined` frame of the join that caused it.
+# Invitations and leaving a conference always leave a notice.
+CHAT_JOIN_NOTICES = env_bool("CHAT_JOIN_NOTICES", False)
+# How long authors may edit or delete their own messages (seconds; moderators always can).
+CHAT_EDIT_WINDOW = env_int("CHAT_EDIT_WINDOW", 3600)
+# A temporary public room closes after this many idle seconds.
+CHAT_EPHEMERAL_IDLE = env_int("CHAT_EPHEMERAL_IDLE", 1800)
 CHAT_LONG_POLL_MAX = 30
 # Per-user posting limit: CHAT_SEND_BURST messages per CHAT_SEND_WINDOW seconds.
 CHAT_SEND_BURST = env_int("CHAT_SEND_BURST", 30)

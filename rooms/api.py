@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from ninja import Field, Router, Schema
 
-from rooms import longpoll, moderation, selectors, services, wire
+from rooms import changes, longpoll, moderation, selectors, services, wire
 from rooms.errors import InvalidInput
 from rooms.models import Room
 
@@ -67,6 +67,7 @@ class MessageOut(Schema):
     client_id: str | None
     edited_at: datetime | None
     deleted: bool
+    reactions: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class MessagePage(Schema):
@@ -118,9 +119,7 @@ def room_detail(request, room_id: int):
     return _room_out(selectors.room_get_visible(user=request.auth, room_id=room_id))
 
 
-@router.post(
-    "/direct", response={200: RoomOut, 201: RoomOut, 400: Detail}, exclude_none=True
-)
+@router.post("/direct", response={200: RoomOut, 201: RoomOut, 400: Detail}, exclude_none=True)
 def direct_open(request, payload: DirectIn):
     """The one private 1:1 room between me and that user: 201 when it was just made."""
     room, created = services.direct_get_or_create(user=request.auth, username=payload.username)
@@ -209,7 +208,7 @@ def message_post(request, room_id: int, payload: MessageIn):
 )
 def message_edit(request, message_id: int, payload: MessageEdit):
     message = selectors.message_get_visible(user=request.auth, message_id=message_id)
-    message = services.message_edit(message=message, by=request.auth, body=payload.body)
+    message = changes.message_edit(message=message, by=request.auth, body=payload.body)
     return wire.message_dict(message)
 
 
@@ -291,3 +290,37 @@ def room_hide(request, room_id: int):
     room = selectors.room_get_visible(user=request.auth, room_id=room_id)
     services.direct_hide(room=room, user=request.auth)
     return 204, None
+
+
+class ReactionIn(Schema):
+    emoji: str
+    on: bool = True
+
+
+class RevisionOut(Schema):
+    body: str
+    replaced: datetime
+
+
+class RevisionList(Schema):
+    revisions: list[RevisionOut]
+
+
+@router.post(
+    "/messages/{message_id}/reactions",
+    response={200: MessageOut, 400: Detail, 403: Detail, 404: Detail},
+)
+def message_react(request, message_id: int, payload: ReactionIn):
+    """Add (`on: true`) or remove my emoji reaction; everyone in the room sees it live."""
+    message = selectors.message_get_visible(user=request.auth, message_id=message_id)
+    message = changes.reaction_set(message=message, by=request.auth, emoji=payload.emoji, on=payload.on)
+    return wire.message_dict(message)
+
+
+@router.get(
+    "/messages/{message_id}/revisions", response={200: RevisionList, 403: Detail, 404: Detail}
+)
+def message_revisions(request, message_id: int):
+    """Earlier versions of an edited message (moderators)."""
+    message = selectors.message_get_visible(user=request.auth, message_id=message_id)
+    return {"revisions": changes.revisions_for(message=message, user=request.auth)}

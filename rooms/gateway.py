@@ -35,8 +35,8 @@ from django.db import DatabaseError, InterfaceError
 
 from accounts import services as account_services
 from accounts.models import User
-from rooms import events, presence, selectors, services, wire
-from rooms.errors import ChatError, InvalidInput, RateLimitedError, RoomNotFound
+from rooms import commands, events, presence, selectors, services, wire
+from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Room
 
 log = logging.getLogger(__name__)
@@ -102,11 +102,14 @@ def _messages_between(room_id: int, after: int, up_to: int) -> list[dict[str, An
 
 
 @in_thread
+def _room_visible(user: User, room_id: int) -> Room:
+    return selectors.room_get_visible(user=user, room_id=room_id)
+
+
+@in_thread
 def _post(user: User, room_id: int, body: Any, client_id: Any) -> tuple[dict[str, Any], bool]:
     room = selectors.room_get_visible(user=user, room_id=room_id)
-    message, created = services.message_post(
-        room=room, author=user, body=body, client_id=client_id
-    )
+    message, created = services.message_post(room=room, author=user, body=body, client_id=client_id)
     return wire.message_dict(message), created
 
 
@@ -117,7 +120,9 @@ class LineTooLong:
 TOO_LONG = LineTooLong()
 
 
-async def read_lines(reader: asyncio.StreamReader, limit: int) -> AsyncIterator[bytes | LineTooLong]:
+async def read_lines(
+    reader: asyncio.StreamReader, limit: int
+) -> AsyncIterator[bytes | LineTooLong]:
     """Lines without their line ending. A line over `limit` bytes is discarded as it
     arrives (never held in memory) and yields TOO_LONG once; the next line is read
     normally. Unlike StreamReader.readline, the tail of an over-long line is never
@@ -193,16 +198,468 @@ def parse_first_line(line: bytes) -> dict[str, Any]:
         raise FirstLineError("invalid", f'"token" is missing. {FIRST_LINE_HELP}')
     room = data.get("room")
     if isinstance(room, bool) or not isinstance(room, int | str) or room == "":
-        raise FirstLineError("invalid", f'"room" must be a room id or a public room name.')
-    fields = {"token": token, "room": room, "json": json_mode}
-    for name, maximum in (("after", None), ("history", selectors.clamp_limit(10**9))):
+        raise FirstLineError("invalid", '"room" must be a room id or a public room name.')
+    fields: dict[str, Any] = {"token": token, "room": room, "json": json_mode}
+    for name in ("after", "history"):
         value = data.get(name)
-        if value is None:
-            fields[name] = None
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
             raise FirstLineError("invalid", f'"{name}" must be a non-negative integer.')
-        fields[name] = value if maximum is None else min(value, maximum)
+        fields[name] = value
+    history = fields["history"]
+    fields["history"] = (
+        HISTORY_DEFAULT if history is None else history and selectors.clamp_limit(history)
+    )
     return fields
 
 
+class GatewayClient:
+    """One TCP connection: a user in a room."""
+
+    def __init__(
+        self, gateway: Gateway, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.gateway = gateway
+        self.reader = reader
+        self.writer = writer
+        self.peer = writer.get_extra_info("peername")
+        # Encoded lines for the writer task; None tells it to stop.
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=gateway.queue_lines)
+        self.json_mode = False
+        self.user: User | None = None
+        self.room: Room | None = None
+        self.channel: str | None = None
+        self.groups: list[str] = []
+        self.last_seq = 0  # the newest seq delivered to this client
+        self.task: asyncio.Task | None = None
+
+    # --- life cycle ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.task = asyncio.current_task()
+        writing = asyncio.create_task(self._write_lines())
+        workers: list[asyncio.Task] = []
+        reason = "closed by the client"
+        try:
+            lines = read_lines(self.reader, self.gateway.line_max_bytes)
+            refused = await self._handshake(lines)
+            if refused:
+                reason = refused
+                return
+            workers = [
+                asyncio.create_task(self._hear_room()),
+                asyncio.create_task(self._read_messages(lines)),
+                asyncio.create_task(self._heartbeat()),
+            ]
+            done, _ = await asyncio.wait([*workers, writing], return_when=asyncio.FIRST_COMPLETED)
+            reason = self._reason(done)
+        except ClientGone as gone:
+            reason = gone.reason
+        except asyncio.CancelledError:
+            reason = "server shutting down"
+            raise
+        except ConnectionError:
+            pass
+        except Exception:
+            reason = "server error"
+            log.exception("gateway client %s failed", self.peer)
+            with contextlib.suppress(ClientGone):
+                self._error("unavailable", "The server had a problem; try again shortly.")
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            if reason != "too slow":
+                await self._finish_writing(writing)
+            writing.cancel()
+            await asyncio.gather(writing, return_exceptions=True)
+            await self._leave()
+            await self._close(abort=reason == "too slow")
+            log.info(
+                "gateway: %s (%s) in room %s disconnected: %s",
+                self.peer,
+                self.user.username if self.user else "-",
+                self.room.pk if self.room else "-",
+                reason,
+            )
+
+    def _reason(self, done: set[asyncio.Task]) -> str:
+        for task in done:
+            error = task.exception()
+            if isinstance(error, ClientGone):
+                return error.reason
+            if error is not None and not isinstance(error, ConnectionError):
+                log.error("gateway client %s failed", self.peer, exc_info=error)
+                return "server error"
+        return "closed by the client"
+
+    def shutdown(self) -> None:
+        """Say goodbye and end the connection (the server is stopping)."""
+        with contextlib.suppress(ClientGone):
+            self._error("shutting_down", "The server is shutting down.")
+        if self.task is not None:
+            self.task.cancel()
+
+    async def _handshake(self, lines: AsyncIterator[bytes | LineTooLong]) -> str | None:
+        """Read and act on the first line. None when joined; otherwise the reason the
+        connection is refused, after an error line saying why."""
+        timeout = self.gateway.first_line_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                line = await anext(lines, None)
+        except TimeoutError:
+            self._error("timeout", f"No first line within {timeout:g} seconds.")
+            return "no first line"
+        if line is None:
+            return "closed before the first line"
+        if line is TOO_LONG:
+            self._error("line_too_long", self._too_long_detail())
+            return "first line too long"
+        try:
+            fields = parse_first_line(line)
+        except FirstLineError as error:
+            self._error(error.code, error.detail)
+            return "bad first line"
+        self.json_mode = fields["json"]
+        self.user = await _authenticate(fields["token"])
+        if self.user is None:
+            self._error("unauthorized", UNAUTHORIZED)
+            return "bad token"
+        try:
+            await self._join(fields)
+        except ChatError as error:
+            self._error(error.code, error.detail)
+            return error.code
+        return None
+
+    async def _join(self, fields: dict[str, Any]) -> None:
+        layer = self.gateway.layer
+        self.channel = await layer.new_channel(prefix="gateway")
+        await self._subscribe(events.user_group(self.user.pk))
+        room_id = await _resolve_room(fields["room"])
+        # Subscribe before reading, as the consumer does: a message committed after the
+        # read arrives as an event, and one also in the read is dropped by its seq.
+        await self._subscribe(events.room_group(room_id))
+        room, messages, has_more = await _enter(
+            self.user, room_id, fields["after"], fields["history"]
+        )
+        self.room = room
+        store = presence.store()
+        await store.add(room.pk, self.user.pk, self.user.username, self.channel)
+        online = await store.online(room.pk)
+        if self.json_mode:
+            await self._replay(
+                wire.frame(
+                    "joined",
+                    room=room.pk,
+                    name=room.name,
+                    user=self.user.username,
+                    messages=messages,
+                    online=online,
+                    has_more=has_more,
+                    last_seq=room.last_seq,
+                )
+            )
+        else:
+            await self._replay(
+                f"* {self.user.username} joined {room.name} (room {room.pk}); "
+                f"online: {', '.join(online)}"
+            )
+            for message in messages:
+                await self._replay(text_line(message))
+        seqs = [m["seq"] for m in messages]
+        if fields["after"] is not None:
+            self.last_seq = max([min(fields["after"], room.last_seq), *seqs])
+        else:
+            # The room row was read before the history, so max() covers a message
+            # committed in between; anything newer arrives as an event.
+            self.last_seq = max([room.last_seq, *seqs])
+        await events.apresence_changed(room_id=room.pk, online=online)
+        if has_more:
+            await self._catch_up(up_to=None)
+
+    async def _subscribe(self, group: str) -> None:
+        await self.gateway.layer.group_add(group, self.channel)
+        self.groups.append(group)
+
+    async def _leave(self) -> None:
+        """Unsubscribe and drop out of presence; safe on a half-set-up client."""
+        layer = self.gateway.layer
+        try:
+            async with asyncio.timeout(5):
+                for group in self.groups:
+                    await layer.group_discard(group, self.channel)
+                if self.room is not None:
+                    store = presence.store()
+                    await store.remove(self.room.pk, self.user.pk, self.user.username, self.channel)
+                    await events.apresence_changed(
+                        room_id=self.room.pk, online=await store.online(self.room.pk)
+                    )
+        except Exception:
+            # Group membership and presence expire by themselves; log and move on.
+            log.warning("gateway: cleaning up after %s failed", self.peer, exc_info=True)
+        self.groups = []
+
+    async def _finish_writing(self, writing: asyncio.Task) -> None:
+        """Let the writer send what is queued (a goodbye, an error), for a moment."""
+        if writing.done():
+            return
+        try:
+            self.queue.put_nowait(None)
+        except asyncio.QueueFull:
+            return
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await asyncio.shield(writing)
+
+    async def _close(self, *, abort: bool) -> None:
+        """Close the connection. A slow client's unsent lines are thrown away (abort):
+        they may never be read and must not hold memory on the server."""
+        transport = self.writer.transport
+        if abort or transport.is_closing():
+            transport.abort()
+            return
+        self.writer.close()
+        try:
+            async with asyncio.timeout(2):
+                await self.writer.wait_closed()
+        except (TimeoutError, OSError):
+            transport.abort()
+
+    # --- from the client ---------------------------------------------------------------
+
+    async def _read_messages(self, lines: AsyncIterator[bytes | LineTooLong]) -> None:
+        """Each line is a message. One at a time: the next line is read only once the
+        last is stored, so a fast sender is slowed down (TCP pushes back), not buffered."""
+        async for line in lines:
+            if line is TOO_LONG:
+                self._error("line_too_long", self._too_long_detail())
+                continue
+            if not line.strip():
+                continue
+            try:
+                body, client_id = self._parse_message(line)
+                if commands.is_command(body):
+                    await self._run_command(body, client_id)
+                    continue
+                message, created = await _post(self.user, self.room.pk, body, client_id)
+            except RateLimitedError as error:
+                self._error(error.code, error.detail, retry_after=error.retry_after)
+                continue
+            except ChatError as error:
+                self._error(error.code, error.detail, **error.extra)
+                continue
+            except (DatabaseError, InterfaceError):
+                log.exception("gateway: database unavailable while posting")
+                self._error("unavailable", "The server cannot reach its database; retry shortly.")
+                continue
+            if not created and self.json_mode:
+                # A repeated client_id: answered to the sender only, with the original.
+                self._send(wire.frame("message", message=message))
+        raise ClientGone("closed by the client")
+
+    async def _run_command(self, body: str, client_id: Any) -> None:
+        """A slash command, as typed in the browser. Its stored message (if any) comes
+        back through the room like any other; its notice is for this client only."""
+        client_id = services.clean_client_id(client_id)
+        room = await _room_visible(self.user, self.room.pk)
+        context = commands.Context(user=self.user, room=room, client_id=client_id)
+        outcome = await commands.run(context, body)
+        if outcome.notice is None:
+            return
+        if self.json_mode:
+            self._send(wire.frame("notice", room=room.pk, text=outcome.notice, ref=client_id))
+        else:
+            for text in outcome.notice.splitlines():
+                self._send(f"* {text}")
+
+    def _parse_message(self, line: bytes) -> tuple[Any, Any]:
+        try:
+            text = line.decode()
+        except UnicodeDecodeError:
+            raise InvalidInput("Lines must be UTF-8 text.") from None
+        if not self.json_mode:
+            return text, None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise InvalidInput('In JSON mode each line is {"body": "...", "client_id": "..."}.')
+        return data.get("body"), data.get("client_id")
+
+    # --- from the room -----------------------------------------------------------------
+
+    async def _hear_room(self) -> None:
+        layer = self.gateway.layer
+        while True:
+            event = await layer.receive(self.channel)
+            handler = self.EVENT_HANDLERS.get(event.get("type"))
+            if handler is not None:
+                await handler(self, event)
+
+    async def on_message(self, event: dict[str, Any]) -> None:
+        seq = event["seq"]
+        if event["room"] != self.room.pk or seq <= self.last_seq:
+            return  # another room, or already delivered
+        if seq > self.last_seq + 1:
+            await self._catch_up(up_to=seq - 1)
+        self._send(
+            event["frame"] if self.json_mode else text_line(json.loads(event["frame"])["message"])
+        )
+        self.last_seq = seq
+
+    async def _catch_up(self, *, up_to: int | None) -> None:
+        """Deliver the messages after last_seq (up to `up_to`, or all) from the database,
+        in batches. Replayed lines may wait for the client to make room (boundedly)."""
+        while up_to is None or self.last_seq < up_to:
+            end = self.last_seq + REPLAY_BATCH
+            if up_to is not None:
+                end = min(end, up_to)
+            batch = await _messages_between(self.room.pk, self.last_seq, end)
+            for message in batch:
+                if self.json_mode:
+                    await self._replay(wire.frame("message", message=message))
+                else:
+                    await self._replay(text_line(message))
+                self.last_seq = message["seq"]
+            if len(batch) < REPLAY_BATCH:
+                return
+
+    async def on_change(self, event: dict[str, Any]) -> None:
+        if self.json_mode and event["room"] == self.room.pk:
+            self._send(event["frame"])
+
+    async def on_room_frame(self, event: dict[str, Any]) -> None:
+        """Presence and typing: for programs only."""
+        if self.json_mode and event["room"] == self.room.pk:
+            self._send(event["frame"])
+
+    async def on_forward(self, event: dict[str, Any]) -> None:
+        # For programs: this room's updates and mutes. The user group also carries
+        # other rooms' news and the notices of the user's other sockets; not those.
+        if self.json_mode:
+            frame = json.loads(event["frame"])
+            room = frame.get("room")
+            room_id = room.get("id") if isinstance(room, dict) else room
+            if frame.get("type") in self.FORWARDED and room_id == self.room.pk:
+                self._send(event["frame"])
+
+    FORWARDED = frozenset({"room_updated", "muted"})
+
+    async def on_removed(self, event: dict[str, Any]) -> None:
+        if event["room"] == self.room.pk:
+            self._error("removed", "You are no longer a member of this room.")
+            raise ClientGone("removed from the room")
+
+    async def on_close(self, event: dict[str, Any]) -> None:
+        self._error("unauthorized", "You were signed out.")
+        raise ClientGone("signed out")
+
+    EVENT_HANDLERS = {
+        "chat.message": on_message,
+        "chat.change": on_change,
+        "chat.room_frame": on_room_frame,
+        "chat.forward": on_forward,
+        "chat.removed": on_removed,
+        "chat.close": on_close,
+    }
+
+    async def _heartbeat(self) -> None:
+        """Keep this connection's presence entry alive, as a socket's heartbeat does."""
+        store = presence.store()
+        while True:
+            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+            try:
+                await store.add(self.room.pk, self.user.pk, self.user.username, self.channel)
+            except Exception:
+                log.warning("gateway: presence heartbeat failed", exc_info=True)
+
+    # --- to the client -----------------------------------------------------------------
+
+    def _send(self, line: str) -> None:
+        """Queue a live line. A full queue means the client is not reading: drop it
+        rather than hold lines for it (or make anyone wait)."""
+        try:
+            self.queue.put_nowait(line.encode() + b"\n")
+        except asyncio.QueueFull:
+            raise ClientGone("too slow") from None
+
+    async def _replay(self, line: str) -> None:
+        """Queue a replayed line, waiting up to REPLAY_WAIT for room in the queue."""
+        try:
+            async with asyncio.timeout(REPLAY_WAIT):
+                await self.queue.put(line.encode() + b"\n")
+        except TimeoutError:
+            raise ClientGone("too slow") from None
+
+    def _error(self, code: str, detail: str, **extra: Any) -> None:
+        if self.json_mode:
+            self._send(wire.frame("error", code=code, detail=detail, **extra))
+        else:
+            self._send(f"! {detail}")
+
+    async def _write_lines(self) -> None:
+        while True:
+            line = await self.queue.get()
+            if line is None:
+                return
+            self.writer.write(line)
+            await self.writer.drain()
+
+    def _too_long_detail(self) -> str:
+        return f"Line too long: the limit is {self.gateway.line_max_bytes} bytes."
+
+
+class Gateway:
+    """The asyncio TCP server: `await start(host, port)`, later `await stop()`."""
+
+    def __init__(
+        self,
+        *,
+        line_max_bytes: int = LINE_MAX_BYTES,
+        queue_lines: int = QUEUE_LINES,
+        max_clients: int = MAX_CLIENTS,
+        first_line_timeout: float = FIRST_LINE_TIMEOUT,
+    ) -> None:
+        self.line_max_bytes = line_max_bytes
+        self.queue_lines = queue_lines
+        self.max_clients = max_clients
+        self.first_line_timeout = first_line_timeout
+        self.layer = get_channel_layer()
+        self.server: asyncio.Server | None = None
+        self.clients: set[GatewayClient] = set()
+
+    async def start(self, host: str, port: int) -> tuple[str, int]:
+        """Listen; returns the address bound (port 0 picks a free port)."""
+        self.server = await asyncio.start_server(self._accept, host, port)
+        return self.server.sockets[0].getsockname()[:2]
+
+    async def stop(self) -> None:
+        """Stop listening, say goodbye to every client and wait (boundedly) for them."""
+        if self.server is not None:
+            self.server.close()
+        tasks = [client.task for client in self.clients if client.task is not None]
+        for client in list(self.clients):
+            client.shutdown()
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            # Notice peers that vanished without a word (a dead laptop, a pulled cable).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        if len(self.clients) >= self.max_clients:
+            writer.write(b"! The server is full; try again later.\n")
+            writer.close()
+            return
+        client = GatewayClient(self, reader, writer)
+        self.clients.add(client)
+        try:
+            await client.run()
+        except asyncio.CancelledError:
+            pass  # stop() ended this connection; run() has closed it
+        finally:
+            self.clients.discard(client)

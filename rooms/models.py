@@ -102,6 +102,9 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # {"👍": ["alice", "bob"]}: a copy of the Reaction rows kept with the message, so a
+    # page of history needs no second query. Written only under the room's row lock.
+    reactions = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
@@ -193,3 +196,28 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"Report on {self.message} by {self.reporter}"
+
+
+class MessageRevision(models.Model):
+    """A message's body before an edit; moderators can read the history."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField()
+    replaced = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["replaced", "id"]
+
+
+class Reaction(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reaction_rows")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=32)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "user", "emoji"], name="reaction_unique_per_user"
+            )
+        ]

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
-from rooms import events, selectors, services, wire
+from rooms import changes, events, selectors, wire
 from rooms.errors import Forbidden, InvalidInput, RoomNotFound
 from rooms.models import Membership, Message, ModerationAction, Report, Room, RoomBan
 
@@ -81,7 +81,7 @@ def moderator_set(*, room: Room, by: User, username: str, moderator: bool) -> Me
 def message_remove(*, message: Message, by: User, reason: str = "") -> Message:
     """Delete a message as its author or a moderator; recorded when it is moderation."""
     with transaction.atomic():
-        services.message_delete(message=message, by=by)
+        changes.message_delete(message=message, by=by)
         if message.author_id != by.pk:
             _audit(
                 by,

@@ -153,7 +153,7 @@ def _ensure_can_post(*, room: Room, author: User) -> None:
     else:
         if RoomBan.objects.filter(room=room, user=author).exists():
             raise Banned("You are banned from this room.")
-        membership, _ = Membership.objects.get_or_create(room=room, user=author)
+        membership = _join_public(room=room, user=author)
     moderator = membership.role in (Membership.Role.OWNER, Membership.Role.MODERATOR)
     if room.is_locked and not moderator:
         raise Locked("This room is locked: only its moderators can post.")
@@ -243,7 +243,16 @@ def room_join(*, room: Room, user: User) -> Membership:
         raise RoomNotFound()
     if RoomBan.objects.filter(room=room, user=user).exists():
         raise Banned("You are banned from this room.")
-    membership, _ = Membership.objects.get_or_create(room=room, user=user)
+    with transaction.atomic():
+        return _join_public(room=room, user=user)
+
+
+def _join_public(*, room: Room, user: User) -> Membership:
+    """Membership of a public room; the first join posts "<user> joined" to its history
+    (opening another tab is presence, not a notice). Runs inside a transaction."""
+    membership, created = Membership.objects.get_or_create(room=room, user=user)
+    if created and settings.CHAT_JOIN_NOTICES:
+        post_system_message(room=room, body=f"{user.username} joined")
     return membership
 
 
@@ -343,43 +352,6 @@ def _can_moderate(*, user: User, room: Room) -> bool:
     from rooms.moderation import can_moderate  # moderation builds on this module
 
     return can_moderate(user=user, room=room)
-
-
-def _bump_rev(message: Message) -> None:
-    locked = Room.objects.select_for_update().get(pk=message.room_id)
-    locked.last_rev += 1
-    locked.save(update_fields=["last_rev"])
-    message.rev = locked.last_rev
-
-
-def message_edit(*, message: Message, by: User, body: str) -> Message:
-    if message.author_id != by.pk:
-        raise Forbidden("Only the author can edit a message.")
-    if message.deleted:
-        raise InvalidInput("A deleted message cannot be edited.")
-    body = clean_body(body)
-    with transaction.atomic():
-        _bump_rev(message)
-        message.body = body
-        message.edited_at = timezone.now()
-        message.save(update_fields=["body", "edited_at", "rev"])
-        events.message_changed(message)
-    return message
-
-
-def message_delete(*, message: Message, by: User) -> Message:
-    if message.author_id != by.pk and not _can_moderate(user=by, room=message.room):
-        raise Forbidden("Only the author or a moderator can delete a message.")
-    if message.deleted:
-        return message
-    with transaction.atomic():
-        _bump_rev(message)
-        message.deleted = True
-        message.deleted_at = timezone.now()
-        message.deleted_by = by
-        message.save(update_fields=["deleted", "deleted_at", "deleted_by", "rev"])
-        events.message_changed(message)
-    return message
 
 
 def room_enter(*, user: User, room_id: int) -> Room:

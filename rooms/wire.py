@@ -28,6 +28,7 @@ def message_dict(message: Message) -> dict[str, Any]:
         "client_id": message.client_id,
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": message.deleted,
+        "reactions": {} if message.deleted else message.reactions,
     }
 
 

@@ -1,0 +1,128 @@
+"""Changing messages that already exist: edits, deletions, reactions.
+
+Each change takes the room's next `rev` under the room's row lock and stamps it on the
+message, so a client that was away asks for "changed after rev R" and learns of every
+edit, deletion and reaction once, in the order they happened.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from rooms import events, selectors
+from rooms.errors import Forbidden, InvalidInput
+from rooms.models import Message, MessageRevision, Reaction, Room
+from rooms.services import clean_body
+
+EMOJI_MAX = 32
+
+
+def _bump_rev(message: Message) -> None:
+    locked = Room.objects.select_for_update().get(pk=message.room_id)
+    locked.last_rev += 1
+    locked.save(update_fields=["last_rev"])
+    message.rev = locked.last_rev
+
+
+def _within_window(message: Message) -> bool:
+    return timezone.now() - message.created <= timedelta(seconds=settings.CHAT_EDIT_WINDOW)
+
+
+def message_edit(*, message: Message, by: User, body: str) -> Message:
+    """The author edits within the edit window; the old body is kept as a revision."""
+    if message.author_id != by.pk:
+        raise Forbidden("Only the author can edit a message.")
+    if message.deleted:
+        raise InvalidInput("A deleted message cannot be edited.")
+    if not _within_window(message):
+        raise Forbidden("This message is too old to edit.")
+    body = clean_body(body)
+    if body == message.body:
+        return message
+    with transaction.atomic():
+        _bump_rev(message)
+        MessageRevision.objects.create(message=message, body=message.body)
+        message.body = body
+        message.edited_at = timezone.now()
+        message.save(update_fields=["body", "edited_at", "rev"])
+        events.message_changed(message)
+    return message
+
+
+def message_delete(*, message: Message, by: User) -> Message:
+    """The author (within the edit window) or a moderator (any time). The row stays,
+    flagged, with who and when; every answer shows it removed, without its body."""
+    from rooms.moderation import can_moderate  # moderation builds on this module
+
+    is_moderator = can_moderate(user=by, room=message.room)
+    if message.author_id != by.pk and not is_moderator:
+        raise Forbidden("Only the author or a moderator can delete a message.")
+    if message.author_id == by.pk and not is_moderator and not _within_window(message):
+        raise Forbidden("This message is too old to delete.")
+    if message.deleted:
+        return message
+    with transaction.atomic():
+        _bump_rev(message)
+        message.deleted = True
+        message.deleted_at = timezone.now()
+        message.deleted_by = by
+        message.save(update_fields=["deleted", "deleted_at", "deleted_by", "rev"])
+        events.message_changed(message)
+    return message
+
+
+def clean_emoji(emoji: object) -> str:
+    if not isinstance(emoji, str):
+        raise InvalidInput("emoji must be a string.")
+    emoji = emoji.strip()
+    if not 1 <= len(emoji) <= EMOJI_MAX or any(
+        unicodedata.category(c).startswith(("C", "Z")) and c != "\u200d" for c in emoji
+    ):
+        raise InvalidInput(f"emoji must be 1 to {EMOJI_MAX} visible characters.")
+    return emoji
+
+
+def reaction_set(*, message: Message, by: User, emoji: str, on: bool) -> Message:
+    """Add (`on`) or remove the user's reaction. Members only (public rooms: anyone who
+    can read, which makes them a member as posting does)."""
+    emoji = clean_emoji(emoji)
+    if message.deleted:
+        raise InvalidInput("A deleted message cannot take reactions.")
+    room = message.room
+    if room.is_private and not selectors.is_member(user=by, room=room):
+        raise Forbidden("Only members can react.")
+    mine = Reaction.objects.filter(message=message, user=by, emoji=emoji)
+    if mine.exists() == on:
+        return message  # nothing to change
+    with transaction.atomic():
+        _bump_rev(message)  # the room lock also serialises reaction writes
+        if on:
+            Reaction.objects.get_or_create(message=message, user=by, emoji=emoji)
+        else:
+            mine.delete()
+        summary: dict[str, list[str]] = {}
+        for name, username in (
+            Reaction.objects.filter(message=message)
+            .order_by("created", "id")
+            .values_list("emoji", "user__username")
+        ):
+            summary.setdefault(name, []).append(username)
+        message.reactions = summary
+        message.save(update_fields=["reactions", "rev"])
+        events.message_changed(message)
+    return message
+
+
+def revisions_for(*, message: Message, user: User) -> list[MessageRevision]:
+    """Earlier bodies of an edited message, for the room's moderators."""
+    from rooms.moderation import can_moderate
+
+    if not can_moderate(user=user, room=message.room):
+        raise Forbidden("Only moderators can read earlier versions.")
+    return list(message.revisions.all())
