@@ -14,8 +14,8 @@ from ninja.security import HttpBearer, SessionAuth
 from accounts import services as account_services
 from accounts.api import router as accounts_router
 from rooms.api import router as rooms_router
-from rooms.moderation_api import router as moderation_router
 from rooms.errors import ChatError, RateLimitedError
+from rooms.moderation_api import router as moderation_router
 
 
 class BearerToken(HttpBearer):
@@ -62,9 +62,7 @@ def on_validation_error(request, exc: ValidationError):
 
 @api.exception_handler(ChatError)
 def on_chat_error(request, exc: ChatError):
-    response = api.create_response(
-        request, {"detail": exc.detail, **exc.extra}, status=exc.status
-    )
+    response = api.create_response(request, {"detail": exc.detail, **exc.extra}, status=exc.status)
     if isinstance(exc, RateLimitedError):
         response["Retry-After"] = str(exc.retry_after)
     return response
@@ -79,7 +77,9 @@ def on_auth_error(request, exc: AuthenticationError):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
-    return api.create_response(request, {"detail": str(exc) or "Bad request."}, status=exc.status_code)
+    return api.create_response(
+        request, {"detail": str(exc) or "Bad request."}, status=exc.status_code
+    )
 
 
 @api.exception_handler(Http404)

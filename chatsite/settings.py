@@ -83,6 +83,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "chatsite.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -281,7 +282,12 @@ LOGGING = {
     "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # One line per request from chatsite.request instead of Django's own.
+        "django.server": {"level": "WARNING"},
+        "chatsite.request": {"level": env_str("REQUEST_LOG_LEVEL", "INFO")},
+    },
 }
 CHAT_TOKEN_CREATE_LIMIT = env_int("CHAT_TOKEN_CREATE_LIMIT", 30)  # per user per hour
 CHAT_TICKET_CREATE_LIMIT = env_int("CHAT_TICKET_CREATE_LIMIT", 60)  # per user per minute

@@ -82,11 +82,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.joined: dict[int, int] = {}  # room id -> last seq delivered on this socket
         self.heartbeat_task: asyncio.Task | None = None
         self.last_typing: dict[int, float] = {}
+        # A short id for this socket in the logs (the channel name's random tail).
+        self.socket_id = self.channel_name.rsplit("!", 1)[-1][-12:]
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
             # Accept then close: clients can tell "refused" (4401) from a network error.
+            log.info("socket id=%s refused auth=%s", self.socket_id, self.scope.get("auth_method"))
             await self.close(code=4401)
             return
+        log.info(
+            "socket id=%s open user=%s auth=%s",
+            self.socket_id,
+            self.user.pk,
+            self.scope.get("auth_method"),
+        )
         await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
         session_key = self.scope.get("chat_session_key")
         if session_key:
@@ -100,6 +109,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.heartbeat_task.cancel()
         if self.user is None or not self.user.is_authenticated:
             return
+        log.info("socket id=%s closed user=%s code=%s", self.socket_id, self.user.pk, code)
         for room_id in list(self.joined):
             await self._unsubscribe(room_id)
         await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)

@@ -1,0 +1,47 @@
+"""GET /healthz for load balancers and compose health checks: 200 when the database
+and (if configured) Redis answer, 503 naming what failed. Operational, not a domain,
+so it sits beside the root urls."""
+
+from __future__ import annotations
+
+import asyncio
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+
+
+def _database_ok() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+async def _redis_ok() -> None:
+    import redis.asyncio as redis
+
+    client = redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def healthz(request):
+    checks: dict[str, str] = {}
+    try:
+        await asyncio.wait_for(sync_to_async(_database_ok)(), timeout=3)
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure is "down" here
+        checks["database"] = f"error: {type(exc).__name__}"
+    if settings.REDIS_URL:
+        try:
+            await asyncio.wait_for(_redis_ok(), timeout=3)
+            checks["redis"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["redis"] = f"error: {type(exc).__name__}"
+    else:
+        checks["redis"] = "not configured (in-memory channel layer)"
+    healthy = all(v == "ok" or v.startswith("not configured") for v in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks},
+                        status=200 if healthy else 503)

@@ -1,0 +1,59 @@
+"""One log line per HTTP request, with a request id (X-Request-ID if the proxy sent a
+sane one, else a new one), echoed back in the response. Never bodies."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+
+log = logging.getLogger("chatsite.request")
+_SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _request_id(request) -> str:
+    given = request.headers.get("X-Request-ID", "")
+    return given if _SANE_ID.match(given) else uuid.uuid4().hex[:16]
+
+
+class RequestLogMiddleware:
+    """Works for sync and async views alike (long polls are async)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self._acall(request)
+        started = time.monotonic()
+        request.request_id = _request_id(request)
+        response = self.get_response(request)
+        return self._done(request, response, started)
+
+    async def _acall(self, request):
+        started = time.monotonic()
+        request.request_id = _request_id(request)
+        response = await self.get_response(request)
+        return self._done(request, response, started)
+
+    def _done(self, request, response, started):
+        response["X-Request-ID"] = request.request_id
+        user = getattr(request, "user", None)
+        log.info(
+            "request id=%s method=%s path=%s status=%s ms=%.1f user=%s",
+            request.request_id,
+            request.method,
+            request.path,
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+            user.pk if user is not None and user.is_authenticated else "-",
+        )
+        return response
