@@ -7,9 +7,10 @@ from django.contrib.auth import authenticate
 from ninja import Router, Schema
 
 from accounts import login_throttle, ratelimit, selectors, services
-from rooms.errors import RateLimitedError
+from rooms.errors import InvalidInput, RateLimitedError
 
 router = Router(tags=["accounts"])
+USER_SEARCH_MAX_OFFSET = 1_000_000
 
 
 class Credentials(Schema):
@@ -82,11 +83,14 @@ def me(request):
     return request.auth
 
 
-@router.get("/users", response=UserList)
+@router.get("/users", response={200: UserList, 400: Detail})
 def user_search(request, q: str = "", limit: int = 20, offset: int = 0):
     """Users whose username or display name contains `q`."""
     limit = max(1, min(limit, 100))
     offset = max(0, offset)
+    if offset > USER_SEARCH_MAX_OFFSET:
+        # Past any real result, and past what the database can take as an OFFSET.
+        raise InvalidInput(f"offset must be at most {USER_SEARCH_MAX_OFFSET}.")
     rows = list(selectors.user_search(query=q[:100])[offset : offset + limit + 1])
     return {"users": rows[:limit], "has_more": len(rows) > limit}
 

@@ -4,13 +4,20 @@ further attempts are refused until the window ends, right password or not."""
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 
 from accounts import ratelimit
 
 
+def _digest(text: str) -> str:
+    # Usernames and addresses may hold characters that are not safe in cache keys.
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
 def _keys(username: str, address: str) -> list[str]:
-    return [f"login-user:{username.lower()[:150]}", f"login-addr:{address}"]
+    return [f"login-user:{_digest(username.lower())}", f"login-addr:{_digest(address)}"]
 
 
 def ensure_allowed(*, username: str, address: str) -> None:

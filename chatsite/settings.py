@@ -85,7 +85,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "chatsite.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "chatsite.static_files.AsyncWhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -236,6 +236,8 @@ CHAT_JOIN_NOTICES = env_bool("CHAT_JOIN_NOTICES", False)
 CHAT_EDIT_WINDOW = env_int("CHAT_EDIT_WINDOW", 3600)
 # A temporary public room closes after this many idle seconds.
 CHAT_EPHEMERAL_IDLE = env_int("CHAT_EPHEMERAL_IDLE", 1800)
+# Each server process closes idle temporary rooms every minute (rooms/cleanup.py).
+CHAT_CLEANUP_LOOP = env_bool("CHAT_CLEANUP_LOOP", True)
 CHAT_LONG_POLL_MAX = 30
 # Per-user posting limit: CHAT_SEND_BURST messages per CHAT_SEND_WINDOW seconds.
 CHAT_SEND_BURST = env_int("CHAT_SEND_BURST", 30)

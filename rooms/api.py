@@ -32,6 +32,7 @@ class RoomOut(Schema):
     last_seq: int
     archived: bool
     locked: bool = False
+    temporary: bool = False
     members: list[str] | None = None
 
 
@@ -44,6 +45,7 @@ class RoomIn(Schema):
     kind: Literal["public", "conference"] = "public"
     members: list[str] = Field(default_factory=list)
     topic: str = ""
+    temporary: bool = False
 
 
 class DirectIn(Schema):
@@ -110,6 +112,7 @@ def room_create(request, payload: RoomIn):
         kind=payload.kind,
         members=payload.members,
         topic=payload.topic,
+        temporary=payload.temporary,
     )
     return 201, _room_out(room)
 
@@ -251,7 +254,11 @@ class PrivateRoomList(Schema):
     rooms: list[PrivateRoomOut]
 
 
-@router.patch("/rooms/{room_id}", response={200: RoomOut, 400: Detail, 403: Detail, 404: Detail})
+@router.patch(
+    "/rooms/{room_id}",
+    response={200: RoomOut, 400: Detail, 403: Detail, 404: Detail},
+    exclude_none=True,
+)
 def room_update(request, room_id: int, payload: RoomUpdate):
     """Rename a conference or set a room's topic (live for everyone in the room)."""
     room = selectors.room_get_visible(user=request.auth, room_id=room_id)
@@ -313,7 +320,9 @@ class RevisionList(Schema):
 def message_react(request, message_id: int, payload: ReactionIn):
     """Add (`on: true`) or remove my emoji reaction; everyone in the room sees it live."""
     message = selectors.message_get_visible(user=request.auth, message_id=message_id)
-    message = changes.reaction_set(message=message, by=request.auth, emoji=payload.emoji, on=payload.on)
+    message = changes.reaction_set(
+        message=message, by=request.auth, emoji=payload.emoji, on=payload.on
+    )
     return wire.message_dict(message)
 
 

@@ -19,7 +19,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
-from rooms import commands, events, presence, selectors, services, wire
+from rooms import cleanup, commands, events, presence, selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Message
 
@@ -103,6 +103,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 events.session_group(session_key), self.channel_name
             )
         self.heartbeat_task = asyncio.create_task(self._heartbeat())
+        cleanup.ensure_background_loop()
 
     async def disconnect(self, code: int) -> None:
         if self.heartbeat_task is not None:

@@ -5,6 +5,11 @@ from django.conf import settings
 class RoomForm(forms.Form):
     name = forms.CharField(label="Name", max_length=settings.CHAT_ROOM_NAME_MAX_LENGTH)
     topic = forms.CharField(label="Topic", max_length=250, required=False)
+    temporary = forms.BooleanField(
+        label="Temporary",
+        required=False,
+        help_text="Closes by itself after a while with no messages and nobody in it.",
+    )
 
 
 class ConferenceForm(forms.Form):

@@ -31,6 +31,8 @@ class Room(models.Model):
     is_archived = models.BooleanField(default=False)
     # Read-only for everyone but its owner and moderators until unlocked.
     is_locked = models.BooleanField(default=False)
+    # A temporary public room closes itself after CHAT_EPHEMERAL_IDLE idle seconds.
+    is_temporary = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["kind", "name"])]

@@ -52,7 +52,8 @@ def rooms_for_user(*, user: User) -> QuerySet[Room]:
     """Open public rooms and the private rooms the user belongs to, newest activity first."""
     return (
         Room.objects.filter(
-            Q(kind=Room.Kind.PUBLIC, is_archived=False) | Q(memberships__user=user)
+            Q(kind=Room.Kind.PUBLIC, is_archived=False)
+            | (Q(memberships__user=user) & ~Q(kind=Room.Kind.PUBLIC))
         )
         .distinct()
         .order_by("-last_message_at", "-id")
@@ -209,4 +210,16 @@ def messages_search(*, user: User, query: str, limit: int = 50) -> list[Message]
         .select_related("author")
         .distinct()
         .order_by("-created", "-id")[: clamp_limit(limit)]
+    )
+
+
+def idle_temporary_room_ids(*, idle_before) -> list[int]:
+    """Open temporary rooms with no message (or creation) since `idle_before`."""
+    return list(
+        Room.objects.filter(is_temporary=True, is_archived=False)
+        .filter(
+            Q(last_message_at__lt=idle_before)
+            | Q(last_message_at__isnull=True, created__lt=idle_before)
+        )
+        .values_list("id", flat=True)
     )

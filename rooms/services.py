@@ -213,8 +213,10 @@ def room_create(
     kind: str = Room.Kind.PUBLIC,
     members: list[str] | None = None,
     topic: str = "",
+    temporary: bool = False,
 ) -> Room:
-    """Create a public room or a conference; the creator becomes its owner."""
+    """Create a public room or a conference; the creator becomes its owner. A temporary
+    public room closes by itself when idle (see room_close_if_idle)."""
     if kind not in (Room.Kind.PUBLIC, Room.Kind.CONFERENCE):
         raise InvalidInput("kind must be 'public' or 'conference'.")
     others = [u for u in _users_by_username(members or []) if u.pk != creator.pk]
@@ -226,7 +228,12 @@ def room_create(
     name = clean_room_name(name)
     with transaction.atomic():
         room = Room.objects.create(
-            name=name, slug=_unique_slug(name), kind=kind, topic=topic[:250], creator=creator
+            name=name,
+            slug=_unique_slug(name),
+            kind=kind,
+            topic=topic[:250],
+            creator=creator,
+            is_temporary=temporary and kind == Room.Kind.PUBLIC,
         )
         Membership.objects.create(room=room, user=creator, role=Membership.Role.OWNER)
         Membership.objects.bulk_create([Membership(room=room, user=u) for u in others])
@@ -411,3 +418,27 @@ def direct_hide(*, room: Room, user: User) -> None:
         raise InvalidInput("Only a private 1:1 chat can be hidden; leave a conference instead.")
     if not Membership.objects.filter(room=room, user=user).update(hidden=True):
         raise RoomNotFound()
+
+
+def room_close_if_idle(*, room_id: int, idle_before) -> bool:
+    """Archive a temporary room that has been idle since before `idle_before`, with a
+    notice to its members. Safe to run from many processes at once: the conditional
+    update under the row lock lets exactly one of them close it. Returns whether this
+    call closed it. The caller checks that nobody is connected."""
+    with transaction.atomic():
+        room = Room.objects.select_for_update().filter(
+            pk=room_id, is_temporary=True, is_archived=False
+        ).first()
+        if room is None:
+            return False
+        last_activity = room.last_message_at or room.created
+        if last_activity >= idle_before:
+            return False
+        minutes = max(1, settings.CHAT_EPHEMERAL_IDLE // 60)
+        post_system_message(
+            room=room, body=f"This temporary room closed after {minutes} minutes without activity."
+        )
+        Room.objects.filter(pk=room.pk).update(is_archived=True)
+        room.is_archived = True
+        events.room_updated(room_id=room.pk, room=wire.room_dict(room))
+    return True

@@ -32,6 +32,7 @@ def room_new(request):
                 creator=request.user,
                 name=form.cleaned_data["name"],
                 topic=form.cleaned_data["topic"],
+                temporary=form.cleaned_data["temporary"],
             )
         except ChatError as exc:
             form.add_error("name", exc.detail)

@@ -42,6 +42,7 @@ def room_dict(room: Room, members: list[str] | None = None) -> dict[str, Any]:
         "last_seq": room.last_seq,
         "archived": room.is_archived,
         "locked": room.is_locked,
+        "temporary": room.is_temporary,
     }
     if members is not None:
         data["members"] = members

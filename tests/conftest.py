@@ -41,6 +41,7 @@ def redis_available() -> bool:
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CHAT_CLEANUP_LOOP = False  # tests call rooms.cleanup directly
     cache.clear()
     channel_layers.backends.clear()  # a fresh in-memory layer per test (and event loop)
     yield
