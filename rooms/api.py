@@ -70,6 +70,7 @@ class MessageOut(Schema):
     edited_at: datetime | None
     deleted: bool
     reactions: dict[str, list[str]] = Field(default_factory=dict)
+    html: str = ""
 
 
 class MessagePage(Schema):
@@ -247,6 +248,7 @@ class ReadIn(Schema):
 class PrivateRoomOut(Schema):
     room: RoomOut
     unread: int
+    mentions: int
     last_message: MessageOut | None
 
 
@@ -274,6 +276,7 @@ def private_room_list(request):
             {
                 "room": wire.room_dict(s["room"], s["members"]),
                 "unread": s["unread"],
+                "mentions": s["mentions"],
                 "last_message": wire.message_dict(s["last_message"]) if s["last_message"] else None,
             }
             for s in selectors.private_room_summaries(user=request.auth)
@@ -333,3 +336,14 @@ def message_revisions(request, message_id: int):
     """Earlier versions of an edited message (moderators)."""
     message = selectors.message_get_visible(user=request.auth, message_id=message_id)
     return {"revisions": changes.revisions_for(message=message, user=request.auth)}
+
+
+class MentionList(Schema):
+    mentions: list[MessageOut]
+
+
+@router.get("/mentions", response=MentionList)
+def mention_list(request, limit: int = 50):
+    """Messages that @mention me, newest first."""
+    rows = selectors.mentions_for_user(user=request.auth, limit=limit)
+    return {"mentions": [wire.message_dict(m) for m in rows]}

@@ -78,6 +78,12 @@ def room_activity(*, room_id: int, user_ids: list[int], summary: dict[str, Any])
         send_on_commit(user_group(user_id), {"type": "chat.forward", "frame": text})
 
 
+def mentioned(*, user_id: int, message: Message) -> None:
+    """Someone @mentioned the user: every socket of theirs hears it, in any room."""
+    text = wire.frame("mention", room=message.room_id, message=wire.message_dict(message))
+    send_on_commit(user_group(user_id), {"type": "chat.forward", "frame": text})
+
+
 def membership_ended(*, room_id: int, user_id: int) -> None:
     """The user is no longer a member: every socket of theirs leaves the room now."""
     send_on_commit(user_group(user_id), {"type": "chat.removed", "room": room_id})
@@ -124,7 +130,9 @@ async def apresence_changed(*, room_id: int, online: list[str]) -> None:
 async def anotice(*, user_id: int, room_id: int, text: str, ref: str | None = None) -> None:
     """An answer for one user only (a command's reply), on all of their sockets."""
     frame = wire.frame("notice", room=room_id, text=text, ref=ref)
-    await get_channel_layer().group_send(user_group(user_id), {"type": "chat.forward", "frame": frame})
+    await get_channel_layer().group_send(
+        user_group(user_id), {"type": "chat.forward", "frame": frame}
+    )
 
 
 async def atyping(*, room_id: int, username: str) -> None:

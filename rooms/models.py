@@ -136,7 +136,9 @@ class RoomBan(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["room", "user"], name="ban_unique_room_user")]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="ban_unique_room_user")
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} banned from {self.room}"
@@ -162,7 +164,9 @@ class ModerationAction(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     action = models.CharField(max_length=20, choices=Action.choices)
-    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    room = models.ForeignKey(
+        Room, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     target_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -193,7 +197,9 @@ class Report(models.Model):
     class Meta:
         ordering = ["resolved", "-created"]
         constraints = [
-            models.UniqueConstraint(fields=["message", "reporter"], name="report_unique_per_reporter")
+            models.UniqueConstraint(
+                fields=["message", "reporter"], name="report_unique_per_reporter"
+            )
         ]
 
     def __str__(self) -> str:
@@ -223,3 +229,19 @@ class Reaction(models.Model):
                 fields=["message", "user", "emoji"], name="reaction_unique_per_user"
             )
         ]
+
+
+class Mention(models.Model):
+    """@username in a message, for a member of its room: highlighted, counted in the
+    room list and listed on the Mentions page."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    seq = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="mention_unique_per_user")
+        ]
+        indexes = [models.Index(fields=["user", "room", "seq"])]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 from rooms.errors import InvalidInput, MessageNotFound, RoomNotFound
-from rooms.models import Membership, Message, Room
+from rooms.models import Membership, Mention, Message, Room
 
 
 def room_get_visible(*, user: User, room_id: int) -> Room:
@@ -112,10 +115,22 @@ def private_room_summaries(*, user: User) -> list[dict]:
         .values_list("room_id", "user__username")
     ):
         members.setdefault(room_id, []).append(username)
+    mention_counts = dict(
+        Mention.objects.filter(
+            user=user,
+            room_id__in=list(memberships),
+            room__memberships__user=user,
+            seq__gt=F("room__memberships__last_read_seq"),
+        )
+        .values("room_id")
+        .annotate(count=Count("id"))
+        .values_list("room_id", "count")
+    )
     return [
         {
             "room": room,
             "members": members.get(room.id, []),
+            "mentions": mention_counts.get(room.id, 0),
             "last_message": last_messages.get(room.id),
             "preview": _first_line(last_messages.get(room.id)),
             "unread": max(0, room.last_seq - memberships[room.id].last_read_seq),
@@ -197,18 +212,44 @@ def message_get_visible(*, user: User, message_id: int) -> Message:
     return message
 
 
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _search_words(query: str) -> list[str]:
+    return _WORD.findall(query.lower())[:8]
+
+
+def _full_text_filter(words: list[str]) -> tuple[str, list[str]]:
+    """A WHERE fragment matching every word as a prefix, for this database."""
+    if connection.vendor == "postgresql":
+        tsquery = " & ".join(f"{w}:*" for w in words)
+        return "to_tsvector('simple', rooms_message.body) @@ to_tsquery('simple', %s)", [tsquery]
+    if connection.vendor == "sqlite":
+        match = " ".join(f'"{w}"*' for w in words)
+        return (
+            "rooms_message.id IN (SELECT rowid FROM rooms_message_fts "
+            "WHERE rooms_message_fts MATCH %s)",
+            [match],
+        )
+    raise NotImplementedError(connection.vendor)
+
+
 def messages_search(*, user: User, query: str, limit: int = 50) -> list[Message]:
-    """Messages containing `query` (case-insensitive) in rooms the user may read,
-    newest first. Never a private room the user is not in; never deleted messages."""
-    query = query.strip()
-    if not query:
+    """Messages containing every word of `query` (each also as a prefix: "deplo" finds
+    "deploy") in rooms the user may read, newest first; never a private room the user
+    is not in, never deleted or system messages. Full-text indexes do the matching:
+    PostgreSQL's GIN index or SQLite's FTS5 table (migration 0007)."""
+    words = _search_words(query)
+    if not words:
         return []
-    readable = Q(room__kind=Room.Kind.PUBLIC) | Q(room__memberships__user=user)
+    where, params = _full_text_filter(words)
+    member_rooms = Membership.objects.filter(user=user).values("room_id")
     return list(
-        Message.objects.filter(readable, body__icontains=query, deleted=False)
+        Message.objects.filter(Q(room__kind=Room.Kind.PUBLIC) | Q(room_id__in=member_rooms))
+        .filter(deleted=False)
         .exclude(kind=Message.Kind.SYSTEM)
-        .select_related("author")
-        .distinct()
+        .extra(where=[where], params=params)
+        .select_related("author", "room")
         .order_by("-created", "-id")[: clamp_limit(limit)]
     )
 
@@ -222,4 +263,13 @@ def idle_temporary_room_ids(*, idle_before) -> list[int]:
             | Q(last_message_at__isnull=True, created__lt=idle_before)
         )
         .values_list("id", flat=True)
+    )
+
+
+def mentions_for_user(*, user: User, limit: int = 50) -> list[Message]:
+    """Messages mentioning the user in rooms they still belong to, newest first."""
+    return list(
+        Message.objects.filter(mentions__user=user, room__memberships__user=user, deleted=False)
+        .select_related("author", "room")
+        .order_by("-created", "-id")[: clamp_limit(limit)]
     )

@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from accounts import ratelimit
 from accounts import selectors as account_selectors
 from accounts.models import User
-from rooms import events, selectors, wire
+from rooms import events, formatting, selectors, wire
 from rooms.errors import (
     Banned,
     Forbidden,
@@ -28,7 +28,7 @@ from rooms.errors import (
     RateLimitedError,
     RoomNotFound,
 )
-from rooms.models import Membership, Message, Room, RoomBan
+from rooms.models import Membership, Mention, Message, Room, RoomBan
 
 # Control characters other than tab and newline; \r is dropped by normalising newlines.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
@@ -115,6 +115,8 @@ def _append_message(
         client_id=client_id,
     )
     events.message_created(message)
+    if kind != Message.Kind.SYSTEM:
+        _record_mentions(message)
     if author is not None:
         # Your own message is read by you.
         Membership.objects.filter(room=room, user=author).update(last_read_seq=message.seq)
@@ -127,6 +129,23 @@ def _append_message(
             summary={"seq": message.seq, "message": wire.message_dict(message)},
         )
     return message
+
+
+def _record_mentions(message: Message) -> None:
+    names = formatting.mentioned_usernames(message.body)
+    if not names:
+        return
+    users = list(
+        User.objects.filter(username__in=names, memberships__room_id=message.room_id)
+        .exclude(pk=message.author_id)
+        .distinct()
+    )
+    Mention.objects.bulk_create(
+        [Mention(message=message, user=u, room_id=message.room_id, seq=message.seq) for u in users],
+        ignore_conflicts=True,
+    )
+    for user in users:
+        events.mentioned(user_id=user.pk, message=message)
 
 
 def post_system_message(*, room: Room, body: str) -> Message:
@@ -426,9 +445,11 @@ def room_close_if_idle(*, room_id: int, idle_before) -> bool:
     update under the row lock lets exactly one of them close it. Returns whether this
     call closed it. The caller checks that nobody is connected."""
     with transaction.atomic():
-        room = Room.objects.select_for_update().filter(
-            pk=room_id, is_temporary=True, is_archived=False
-        ).first()
+        room = (
+            Room.objects.select_for_update()
+            .filter(pk=room_id, is_temporary=True, is_archived=False)
+            .first()
+        )
         if room is None:
             return False
         last_activity = room.last_message_at or room.created

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rooms.formatting import render
 from rooms.models import Message, Room
 
 
@@ -24,6 +25,8 @@ def message_dict(message: Message) -> dict[str, Any]:
         "author": author.username if author is not None else None,
         "author_name": author.shown_name if author is not None else None,
         "body": "" if message.deleted else message.body,
+        # The safe Markdown rendering pages show; `body` stays the plain text.
+        "html": "" if message.deleted else render(message.body),
         "created_at": message.created.isoformat(),
         "client_id": message.client_id,
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,

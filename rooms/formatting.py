@@ -1,0 +1,75 @@
+"""Message bodies are plain text everywhere they are stored or sent; pages show a safe
+subset of Markdown. This is the one rendering path, for live messages and history.
+
+markdown-it-py renders with raw HTML disabled; nh3 then keeps only the tags below, so
+no HTML a user wrote ever reaches the page, and links get rel="noopener noreferrer"
+and only http(s) or mailto targets. Results are cached by body, so a message is
+rendered once per revision however many sockets show it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+
+ALLOWED_TAGS = {
+    "p",
+    "br",
+    "strong",
+    "em",
+    "code",
+    "pre",
+    "a",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "span",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title", "target"}, "span": {"class", "data-mention"}}
+MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.+-]{1,150})")
+
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).disable(
+    ["image", "heading", "lheading", "hr", "table"], ignoreInvalid=True
+)
+
+
+def mentioned_usernames(body: str) -> set[str]:
+    return {match.rstrip(".") for match in MENTION.findall(body)}
+
+
+def _mark_mentions(html: str) -> str:
+    # Only in text, not inside tags or attributes: split on tags and touch the text.
+    parts = re.split(r"(<[^>]+>)", html)
+    in_code = 0
+    for index, part in enumerate(parts):
+        if part.startswith("<"):
+            tag = part.lower()
+            if tag.startswith(("<code", "<pre")):
+                in_code += 1
+            elif tag.startswith(("</code", "</pre")):
+                in_code = max(0, in_code - 1)
+            continue
+        if not in_code:
+            parts[index] = MENTION.sub(
+                lambda m: f'<span class="mention" data-mention="{m.group(1)}">@{m.group(1)}</span>',
+                part,
+            )
+    return "".join(parts)
+
+
+@lru_cache(maxsize=20_000)
+def render(body: str) -> str:
+    html = _markdown.render(body)
+    html = _mark_mentions(html)
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+        set_tag_attribute_values={"a": {"target": "_blank"}},
+    ).strip()
