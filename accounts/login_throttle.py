@@ -4,6 +4,7 @@ further attempts are refused until the window ends, right password or not."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 
 from django.conf import settings
@@ -29,14 +30,13 @@ def ensure_allowed(*, username: str, address: str) -> None:
 
 def record_failure(*, username: str, address: str) -> None:
     for key in _keys(username, address):
-        try:
+        # Counting goes on past the limit; the refusal happens in ensure_allowed.
+        with contextlib.suppress(ratelimit.RateLimited):
             ratelimit.hit(
                 key,
                 limit=settings.LOGIN_FAILURE_LIMIT * 10,
                 window=settings.LOGIN_FAILURE_WINDOW,
             )
-        except ratelimit.RateLimited:
-            pass
 
 
 def record_success(*, username: str) -> None:

@@ -43,6 +43,9 @@ class WebSocketTicket(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     expires = models.DateTimeField(db_index=True)
 
+    def __str__(self) -> str:
+        return f"ticket for {self.user_id} until {self.expires:%H:%M:%S}"
+
 
 class Block(models.Model):
     """`blocker` does not want private contact from `blocked`: no new 1:1 chat and no
@@ -56,3 +59,6 @@ class Block(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["blocker", "blocked"], name="block_unique_pair")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"

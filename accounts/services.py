@@ -80,9 +80,7 @@ def ticket_redeem(*, secret: str) -> User | None:
         return None
     with transaction.atomic():
         ticket = (
-            WebSocketTicket.objects.select_related("user")
-            .filter(key_hash=_hash(secret))
-            .first()
+            WebSocketTicket.objects.select_related("user").filter(key_hash=_hash(secret)).first()
         )
         if ticket is None:
             return None

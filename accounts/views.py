@@ -50,7 +50,9 @@ class LogoutView(auth_views.LogoutView):
 @login_required
 def profile_edit(request):
     user = request.user
-    form = ProfileForm(request.POST or None, initial={"display_name": user.display_name, "bio": user.bio})
+    form = ProfileForm(
+        request.POST or None, initial={"display_name": user.display_name, "bio": user.bio}
+    )
     if request.method == "POST" and form.is_valid():
         services.profile_update(user=user, **form.cleaned_data)
         messages.success(request, "Profile saved.")

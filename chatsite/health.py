@@ -43,5 +43,6 @@ async def healthz(request):
     else:
         checks["redis"] = "not configured (in-memory channel layer)"
     healthy = all(v == "ok" or v.startswith("not configured") for v in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks},
-                        status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
+    )

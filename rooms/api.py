@@ -191,7 +191,7 @@ async def message_list(
         return await longpoll.wait_for_messages(
             room_id=room.id,
             after=after,
-            timeout=wait,
+            seconds=wait,
             read=read,
             is_empty=lambda page: not page["messages"],
         )

@@ -99,9 +99,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
         session_key = self.scope.get("chat_session_key")
         if session_key:
-            await self.channel_layer.group_add(
-                events.session_group(session_key), self.channel_name
-            )
+            await self.channel_layer.group_add(events.session_group(session_key), self.channel_name)
         self.heartbeat_task = asyncio.create_task(self._heartbeat())
         cleanup.ensure_background_loop()
 

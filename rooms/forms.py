@@ -28,7 +28,9 @@ class ConferenceForm(forms.Form):
 
 
 class InviteForm(forms.Form):
-    usernames = forms.CharField(label="Invite", help_text="Usernames, separated by commas or spaces.")
+    usernames = forms.CharField(
+        label="Invite", help_text="Usernames, separated by commas or spaces."
+    )
 
     def clean_usernames(self):
         return [u for u in self.cleaned_data["usernames"].replace(",", " ").split() if u]

@@ -19,10 +19,14 @@ T = TypeVar("T")
 
 
 async def wait_for_messages(
-    *, room_id: int, after: int, timeout: float, read: Callable[[], Awaitable[T]],
+    *,
+    room_id: int,
+    after: int,
+    seconds: float,
+    read: Callable[[], Awaitable[T]],
     is_empty: Callable[[T], bool],
 ) -> T:
-    """Read now; if there is nothing after `after`, wait up to `timeout` seconds for a
+    """Read now; if there is nothing after `after`, wait up to `seconds` for a
     message event, then read again. Subscribing happens before the first read, so a
     message committed in between still wakes us."""
     layer = get_channel_layer()
@@ -34,7 +38,7 @@ async def wait_for_messages(
         if not is_empty(result):
             return result
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(seconds):
                 while True:
                     event = await layer.receive(channel)
                     if event.get("type") == "chat.message" and event.get("seq", 0) > after:

@@ -92,7 +92,8 @@ class Message(models.Model):
         related_name="messages",
     )
     body = models.TextField()
-    client_id = models.CharField(max_length=64, null=True, blank=True)
+    # NULL, not "", when absent: the unique (room, author, client_id) skips NULLs.
+    client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted = models.BooleanField(default=False)
@@ -216,6 +217,9 @@ class MessageRevision(models.Model):
     class Meta:
         ordering = ["replaced", "id"]
 
+    def __str__(self) -> str:
+        return f"revision of {self.message_id} from {self.replaced:%Y-%m-%d %H:%M}"
+
 
 class Reaction(models.Model):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reaction_rows")
@@ -229,6 +233,9 @@ class Reaction(models.Model):
                 fields=["message", "user", "emoji"], name="reaction_unique_per_user"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} by {self.user_id} on {self.message_id}"
 
 
 class Mention(models.Model):
@@ -245,3 +252,6 @@ class Mention(models.Model):
             models.UniqueConstraint(fields=["message", "user"], name="mention_unique_per_user")
         ]
         indexes = [models.Index(fields=["user", "room", "seq"])]
+
+    def __str__(self) -> str:
+        return f"@{self.user_id} in {self.message_id}"

@@ -206,5 +206,7 @@ def audit_for_room(*, room: Room, user: User) -> list[ModerationAction]:
     """The room's audit log, for its owner and moderators (and staff)."""
     _require_moderator(user=user, room=room)
     return list(
-        ModerationAction.objects.filter(room=room).select_related("actor", "target_user", "message")[:200]
+        ModerationAction.objects.filter(room=room).select_related(
+            "actor", "target_user", "message"
+        )[:200]
     )

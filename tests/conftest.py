@@ -123,7 +123,9 @@ def api_client(client):
 
         def post(self, path, data=None):
             return client.post(
-                path, data if data is not None else {}, content_type="application/json",
+                path,
+                data if data is not None else {},
+                content_type="application/json",
                 headers=self.headers,
             )
 

@@ -46,7 +46,11 @@ def test_check_deploy_reports_nothing_with_the_production_variables():
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -56,8 +60,12 @@ def test_production_refuses_the_embedded_secret_key():
     env = {**os.environ, "DEBUG": "false"}
     env.pop("SECRET_KEY", None)
     result = subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env,
-        capture_output=True, text=True, timeout=120,
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode != 0 and "SECRET_KEY must be set" in result.stderr
 
@@ -67,7 +75,9 @@ def test_each_request_logs_one_line_with_its_id_and_no_body(client, alice, caplo
     client.force_login(alice)
     with caplog.at_level("INFO", logger="chatsite.request"):
         response = client.post(
-            "/api/rooms", {"name": "top secret name"}, content_type="application/json",
+            "/api/rooms",
+            {"name": "top secret name"},
+            content_type="application/json",
             headers={"X-Request-ID": "abc-123"},
         )
     assert response["X-Request-ID"] == "abc-123"

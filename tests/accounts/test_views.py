@@ -77,7 +77,7 @@ def page(response) -> Page:
 
 def field_errors(html: str, field_id: str) -> list[str]:
     """The errors shown inside the field's own block (next to its control)."""
-    blocks = re.findall(r'<div class="field">(.*?)</div>', html, flags=re.S)
+    blocks = html.split('<div class="field">')[1:]
     for block in blocks:
         if f'id="{field_id}"' in block:
             return re.findall(r'<p class="error" role="alert">(.*?)</p>', block, flags=re.S)

@@ -32,10 +32,7 @@ async def test_an_idle_temporary_room_closes_and_a_busy_one_does_not(alice):
 
     assert await cleanup.close_idle_rooms() == [idle.id]
     assert await cleanup.close_idle_rooms() == []  # idempotent
-    states = {
-        r.pk: r.is_archived
-        for r in await database_sync_to_async(list)(Room.objects.all())
-    }
+    states = {r.pk: r.is_archived for r in await database_sync_to_async(list)(Room.objects.all())}
     assert states == {idle.pk: True, busy.pk: False, permanent.pk: False}
     notice = await database_sync_to_async(Message.objects.get)(room=idle)
     assert notice.kind == "system" and "closed after 30 minutes" in notice.body

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 async def send(socket, room_id, body, client_id="c"):
-    await socket.send_json_to({"type": "send", "room": room_id, "body": body, "client_id": client_id})
+    await socket.send_json_to(
+        {"type": "send", "room": room_id, "body": body, "client_id": client_id}
+    )
 
 
 async def test_help_lists_every_command_to_the_asker_only(room, alice, bob):
@@ -67,7 +69,9 @@ async def test_double_slash_sends_the_text_literally(room, alice):
     "body, expected",
     [("/dance", "Unknown command /dance"), ("/me", "Usage: /me"), ("/invite", "Usage: /invite")],
 )
-async def test_unknown_commands_and_wrong_arguments_get_a_helpful_notice(room, alice, body, expected):
+async def test_unknown_commands_and_wrong_arguments_get_a_helpful_notice(
+    room, alice, body, expected
+):
     a = await connect(alice)
     await join(a, room.id)
     await send(a, room.id, body)

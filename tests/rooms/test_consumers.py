@@ -226,9 +226,7 @@ async def test_leave_unsubscribes_but_keeps_membership(room, alice, bob):
     assert await b.receive_nothing(timeout=0.3)
     from rooms.models import Membership
 
-    assert await database_sync_to_async(
-        Membership.objects.filter(room=room, user=bob).exists
-    )()
+    assert await database_sync_to_async(Membership.objects.filter(room=room, user=bob).exists)()
     await b.disconnect()
 
 
@@ -237,7 +235,9 @@ async def test_sending_rate_limit_answers_rate_limited_and_keeps_the_socket(room
     a = await connect(alice)
     await join(a, room.id)
     for i in range(3):
-        await a.send_json_to({"type": "send", "room": room.id, "body": f"m{i}", "client_id": f"r{i}"})
+        await a.send_json_to(
+            {"type": "send", "room": room.id, "body": f"m{i}", "client_id": f"r{i}"}
+        )
     frames = []
     while len(frames) < 3:
         frame = await a.receive_json_from()
@@ -273,12 +273,16 @@ async def test_cookie_socket_from_a_foreign_origin_is_refused(client, alice, roo
     await database_sync_to_async(client.force_login)(alice)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     evil = WebsocketCommunicator(
-        application, "/ws/chat/", headers=[(b"cookie", cookie), (b"origin", b"https://evil.example")]
+        application,
+        "/ws/chat/",
+        headers=[(b"cookie", cookie), (b"origin", b"https://evil.example")],
     )
     await evil.connect()
     assert (await evil.receive_output(timeout=2))["code"] == 4401
     good = WebsocketCommunicator(
-        application, "/ws/chat/", headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8000")]
+        application,
+        "/ws/chat/",
+        headers=[(b"cookie", cookie), (b"origin", b"http://127.0.0.1:8000")],
     )
     await good.connect()
     joined = await join(good, room.id)
@@ -290,7 +294,9 @@ async def test_logging_out_closes_that_sessions_sockets(client, alice):
     await database_sync_to_async(client.force_login)(alice)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     socket = WebsocketCommunicator(
-        application, "/ws/chat/", headers=[(b"cookie", cookie), (b"origin", b"http://localhost:8000")]
+        application,
+        "/ws/chat/",
+        headers=[(b"cookie", cookie), (b"origin", b"http://localhost:8000")],
     )
     await socket.connect()
     await socket.send_json_to({"type": "ping"})

@@ -63,7 +63,9 @@ def test_mentions_are_marked_but_not_inside_code():
 
 @pytest.mark.django_db
 def test_mentions_are_counted_for_members_and_listed(api_client, alice, bob, carol):
-    conference = services.room_create(creator=alice, name="T", kind="conference", members=["bob", "carol"])
+    conference = services.room_create(
+        creator=alice, name="T", kind="conference", members=["bob", "carol"]
+    )
     services.message_post(room=conference, author=alice, body="@bob can you? @mallory too")
     services.message_post(room=conference, author=alice, body="and again @bob")
     bob_rooms = api_client(bob).get("/api/private").json()["rooms"]

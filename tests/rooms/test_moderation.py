@@ -124,7 +124,9 @@ async def test_moderation_takes_effect_live_on_open_sockets(room, alice, bob, ma
     await database_sync_to_async(moderation.message_remove)(message=message, by=alice)
     for socket in (a, m):
         assert await receive_type(socket, "message_deleted") == {
-            "type": "message_deleted", "room": room.id, "seq": message.seq,
+            "type": "message_deleted",
+            "room": room.id,
+            "seq": message.seq,
         }
     await database_sync_to_async(moderation.member_mute)(
         room=room, by=alice, username="mallory", minutes=5, reason="flood"
@@ -151,7 +153,10 @@ def test_moderation_api_and_audit_log(api_client, members, alice, bob, carol):
     assert muted.status_code == 200 and muted.json()["until"]
     refused = api_client(carol).post(f"/api/rooms/{members.id}/messages", {"body": "x"})
     assert refused.status_code == 403 and "muted" in refused.json()["detail"]
-    assert api_client(carol).post(f"/api/rooms/{members.id}/ban", {"username": "bob"}).status_code == 403
+    assert (
+        api_client(carol).post(f"/api/rooms/{members.id}/ban", {"username": "bob"}).status_code
+        == 403
+    )
     assert api.post(f"/api/rooms/{members.id}/lock", {}).status_code == 204
     log = api.get(f"/api/rooms/{members.id}/audit").json()["entries"]
     assert [e["action"] for e in log][:2] == ["lock", "mute"]

@@ -49,7 +49,9 @@ def test_bad_invitation_from_the_page_shows_the_reason(client, alice, bob):
 
 
 def test_leaving_a_conference_from_its_page(client, alice, bob, carol):
-    room = services.room_create(creator=alice, name="Trip", kind="conference", members=["bob", "carol"])
+    room = services.room_create(
+        creator=alice, name="Trip", kind="conference", members=["bob", "carol"]
+    )
     client.force_login(bob)
     assert client.post(f"/rooms/{room.id}/leave/").url == "/"
     assert client.get(f"/rooms/{room.id}/").status_code == 404

@@ -107,7 +107,9 @@ class TestConferences:
         services.message_post(room=conference, author=alice, body="before you came")
         same = services.room_invite(room=conference, by=alice, usernames=["mallory"])
         assert same.pk == conference.pk
-        rows, _ = selectors.messages_page(room=selectors.room_get_visible(user=mallory, room_id=conference.pk))
+        rows, _ = selectors.messages_page(
+            room=selectors.room_get_visible(user=mallory, room_id=conference.pk)
+        )
         assert [m.body for m in rows] == ["before you came", "alice invited mallory"]
 
     @pytest.mark.parametrize(
@@ -138,7 +140,9 @@ class TestConferences:
         with pytest.raises(RoomNotFound):
             services.room_invite(room=conference, by=mallory, usernames=["mallory"])
 
-    def test_leaving_posts_a_notice_and_the_last_one_out_archives(self, conference, alice, bob, carol):
+    def test_leaving_posts_a_notice_and_the_last_one_out_archives(
+        self, conference, alice, bob, carol
+    ):
         services.room_leave(room=conference, user=bob)
         assert Message.objects.get(room=conference).body == "bob left"
         services.room_leave(room=conference, user=carol)
@@ -175,7 +179,9 @@ async def test_a_member_who_leaves_stops_receiving_at_once_on_every_socket(alice
     await join(bob_socket, conference.id)
     await database_sync_to_async(services.room_leave)(room=conference, user=bob)
     assert await receive_type(bob_socket, "removed") == {"type": "removed", "room": conference.id}
-    await database_sync_to_async(services.message_post)(room=conference, author=alice, body="secret")
+    await database_sync_to_async(services.message_post)(
+        room=conference, author=alice, body="secret"
+    )
     while not await bob_socket.receive_nothing(timeout=0.3):  # nothing of the room's
         frame = await bob_socket.receive_json_from()
         assert frame["type"] in ("presence", "read"), frame
@@ -185,7 +191,9 @@ async def test_a_member_who_leaves_stops_receiving_at_once_on_every_socket(alice
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_private_room_activity_reaches_members_sockets_in_other_rooms(alice, bob, carol, room):
+async def test_private_room_activity_reaches_members_sockets_in_other_rooms(
+    alice, bob, carol, room
+):
     conference = await database_sync_to_async(services.room_create)(
         creator=alice, name="Plans", kind="conference", members=["bob", "carol"]
     )
@@ -208,10 +216,15 @@ class TestPrivateApi:
         assert api_client(alice).post(f"/api/rooms/{direct.id}/read", {"seq": 1}).status_code == 204
         assert api_client(alice).get("/api/private").json()["rooms"][0]["unread"] == 0
 
-    def test_rename_is_for_members_and_not_for_direct_rooms(self, api_client, conference, alice, mallory):
+    def test_rename_is_for_members_and_not_for_direct_rooms(
+        self, api_client, conference, alice, mallory
+    ):
         renamed = api_client(alice).patch(f"/api/rooms/{conference.id}", {"name": "Trip"})
         assert renamed.status_code == 200 and renamed.json()["name"] == "Trip"
-        assert api_client(mallory).patch(f"/api/rooms/{conference.id}", {"name": "x"}).status_code == 404
+        assert (
+            api_client(mallory).patch(f"/api/rooms/{conference.id}", {"name": "x"}).status_code
+            == 404
+        )
         direct, _ = services.direct_get_or_create(user=alice, username="bob")
         response = api_client(alice).patch(f"/api/rooms/{direct.id}", {"name": "x"})
         assert response.status_code == 400 and "renamed" in response.json()["detail"]

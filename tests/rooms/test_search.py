@@ -10,7 +10,10 @@ def test_search_finds_words_in_readable_rooms_newest_first(api_client, room, ali
     services.message_post(room=room, author=bob, body="lunch sounds good")
     response = api_client(carol).get("/api/search", q="LUNCH")
     assert response.status_code == 200
-    assert [m["body"] for m in response.json()["results"]] == ["lunch sounds good", "Lunch at noon?"]
+    assert [m["body"] for m in response.json()["results"]] == [
+        "lunch sounds good",
+        "Lunch at noon?",
+    ]
 
 
 def test_search_never_leaks_a_private_room(api_client, alice, bob, carol, mallory):

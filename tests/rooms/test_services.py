@@ -47,7 +47,9 @@ def test_tabs_and_newlines_are_kept(room, alice):
     assert message.body == "a\tb\nc"
 
 
-def test_repeated_client_id_returns_the_original_once(room, alice, django_capture_on_commit_callbacks):
+def test_repeated_client_id_returns_the_original_once(
+    room, alice, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks:
         first, created = services.message_post(room=room, author=alice, body="hi", client_id="c1")
         again, created_again = services.message_post(
