@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from accounts import login_throttle, ratelimit, selectors, services
 from rooms.errors import InvalidInput, RateLimitedError
@@ -63,11 +63,11 @@ def token_create(request, credentials: Credentials):
     user = authenticate(request, username=credentials.username, password=credentials.password)
     if user is None:
         login_throttle.record_failure(username=credentials.username, address=address)
-        return 401, {"detail": "Invalid username or password."}
+        return Status(401, {"detail": "Invalid username or password."})
     login_throttle.record_success(username=credentials.username)
     _limit(f"token-create:{user.pk}", limit=settings.CHAT_TOKEN_CREATE_LIMIT, window=3600)
     _, secret = services.token_create(user=user, name="api")
-    return 200, {"token": secret}
+    return Status(200, {"token": secret})
 
 
 @router.post("/tickets", response={201: TicketOut, 429: Detail})
@@ -75,7 +75,7 @@ def ticket_create(request):
     """A single-use ticket for `/ws/chat/?ticket=`, valid for a few seconds."""
     _limit(f"ticket-create:{request.auth.pk}", limit=settings.CHAT_TICKET_CREATE_LIMIT, window=60)
     ticket, ttl = services.ticket_create(user=request.auth)
-    return 201, {"ticket": ticket, "expires_in": ttl}
+    return Status(201, {"ticket": ticket, "expires_in": ttl})
 
 
 @router.get("/me", response=UserOut)
@@ -103,10 +103,10 @@ class BlockIn(Schema):
 def block_create(request, payload: BlockIn):
     """Block a user: they can no longer open a private chat with me or invite me."""
     services.user_block(blocker=request.auth, username=payload.username)
-    return 204, None
+    return Status(204, None)
 
 
 @router.delete("/blocks/{username}", response={204: None})
 def block_delete(request, username: str):
     services.user_unblock(blocker=request.auth, username=username)
-    return 204, None
+    return Status(204, None)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from rooms import changes, longpoll, moderation, selectors, services, wire
 from rooms.errors import InvalidInput
@@ -115,7 +115,7 @@ def room_create(request, payload: RoomIn):
         topic=payload.topic,
         temporary=payload.temporary,
     )
-    return 201, _room_out(room)
+    return Status(201, _room_out(room))
 
 
 @router.get("/rooms/{room_id}", response={200: RoomOut, 404: Detail}, exclude_none=True)
@@ -127,7 +127,7 @@ def room_detail(request, room_id: int):
 def direct_open(request, payload: DirectIn):
     """The one private 1:1 room between me and that user: 201 when it was just made."""
     room, created = services.direct_get_or_create(user=request.auth, username=payload.username)
-    return (201 if created else 200), _room_out(room)
+    return Status((201 if created else 200), _room_out(room))
 
 
 @router.post(
@@ -145,7 +145,7 @@ def room_invite(request, room_id: int, payload: InviteIn):
 def room_leave(request, room_id: int):
     room = selectors.room_get_visible(user=request.auth, room_id=room_id)
     services.room_leave(room=room, user=request.auth)
-    return 204, None
+    return Status(204, None)
 
 
 def _check_cursor(name: str, value: int | None) -> None:
@@ -204,7 +204,7 @@ def message_post(request, room_id: int, payload: MessageIn):
     message, _ = services.message_post(
         room=room, author=request.auth, body=payload.body, client_id=payload.client_id
     )
-    return 201, wire.message_dict(message)
+    return Status(201, wire.message_dict(message))
 
 
 @router.patch(
@@ -220,7 +220,7 @@ def message_edit(request, message_id: int, payload: MessageEdit):
 def message_delete(request, message_id: int):
     message = selectors.message_get_visible(user=request.auth, message_id=message_id)
     moderation.message_remove(message=message, by=request.auth)
-    return 204, None
+    return Status(204, None)
 
 
 class SearchResults(Schema):
@@ -291,7 +291,7 @@ def room_read(request, room_id: int, payload: ReadIn):
         raise InvalidInput("seq must be a non-negative integer.")
     room = selectors.room_get_visible(user=request.auth, room_id=room_id)
     services.membership_mark_read(room=room, user=request.auth, seq=payload.seq)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/rooms/{room_id}/hide", response={204: None, 400: Detail, 404: Detail})
@@ -299,7 +299,7 @@ def room_hide(request, room_id: int):
     """Hide a 1:1 chat from my list until its next message."""
     room = selectors.room_get_visible(user=request.auth, room_id=room_id)
     services.direct_hide(room=room, user=request.auth)
-    return 204, None
+    return Status(204, None)
 
 
 class ReactionIn(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from rooms import moderation, selectors
 
@@ -79,7 +79,7 @@ def unmute(request, room_id: int, payload: Target):
     moderation.member_unmute(
         room=_room(request, room_id), by=request.auth, username=payload.username
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/rooms/{room_id}/ban", response={204: None, **ERRORS})
@@ -91,7 +91,7 @@ def ban(request, room_id: int, payload: Target):
         username=payload.username,
         reason=payload.reason,
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/rooms/{room_id}/unban", response={204: None, **ERRORS})
@@ -99,7 +99,7 @@ def unban(request, room_id: int, payload: Target):
     moderation.member_unban(
         room=_room(request, room_id), by=request.auth, username=payload.username
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/rooms/{room_id}/lock", response={204: None, **ERRORS})
@@ -107,19 +107,19 @@ def lock(request, room_id: int, payload: ReasonIn):
     moderation.room_lock(
         room=_room(request, room_id), by=request.auth, locked=True, reason=payload.reason
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/rooms/{room_id}/unlock", response={204: None, **ERRORS})
 def unlock(request, room_id: int):
     moderation.room_lock(room=_room(request, room_id), by=request.auth, locked=False)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/rooms/{room_id}/archive", response={204: None, **ERRORS})
 def archive(request, room_id: int, payload: ReasonIn):
     moderation.room_archive(room=_room(request, room_id), by=request.auth, reason=payload.reason)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/rooms/{room_id}/moderators", response={204: None, **ERRORS})
@@ -131,7 +131,7 @@ def set_moderator(request, room_id: int, payload: RoleIn):
         username=payload.username,
         moderator=payload.moderator,
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/rooms/{room_id}/audit", response={200: AuditLog, **ERRORS})
@@ -158,4 +158,4 @@ def report(request, message_id: int, payload: ReportIn):
     """Report a message to the moderators, with a reason."""
     message = selectors.message_get_visible(user=request.auth, message_id=message_id)
     moderation.message_report(message=message, by=request.auth, reason=payload.reason)
-    return 201, None
+    return Status(201, None)

@@ -1,175 +1,311 @@
-// The room page: one socket, join with `after` = the last seq shown, so a dropped
-// connection loses nothing; messages are rendered with textContent, never as HTML.
+// The room page: one socket, joined with `after` = the last seq shown, so a dropped
+// connection loses nothing; edits made meanwhile are read back by rev. Older history
+// loads from the API as the reader scrolls up.
 import { ChatSocket } from "./socket.js";
+import { Timeline } from "./timeline.js";
 
 const root = document.getElementById("room");
 const roomId = Number(root.dataset.roomId);
 const me = root.dataset.username;
 const log = document.getElementById("log");
 const loadOlder = document.getElementById("load-older");
+const jumpLatest = document.getElementById("jump-latest");
 const input = document.getElementById("message-input");
 const composer = document.getElementById("composer");
+const sendButton = document.getElementById("send-button");
 const statusLine = document.getElementById("connection-status");
 const composerError = document.getElementById("composer-error");
 const onlineList = document.getElementById("online-list");
+const side = document.getElementById("room-side");
+const typingLine = document.getElementById("typing");
+const heading = root.querySelector(".room-head h1");
+const placeholder = input.placeholder;
 
-const shown = new Map(); // seq -> element
-let lastSeq = null; // newest seq shown
-let oldestSeq = null;
-const pending = new Map(); // client_id -> body, sent but not yet seen back
+const timeline = new Timeline(log, { me, outbox: document.getElementById("outbox") });
+const pending = new Map(); // client_id -> body: sent, not seen back yet; resent on rejoin
+let joinedOnce = false;
+let joinedNow = false; // joined on the current connection
+let knownRev = 0; // every change up to this rev is on screen
+let readUpTo = 0; // the read position last reported to the server
+let loadingOlder = false;
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", month: "long", day: "numeric", year: "numeric" });
-
-function dayKey(date) {
-  return `${date.getFullYear()}-${date.getMonth()}-${date.getDate()}`;
-}
-
-function renderMessage(message) {
-  const item = document.createElement("article");
-  item.className = `message kind-${message.kind}`;
-  item.dataset.seq = message.seq;
-  const created = new Date(message.created_at);
-  item.dataset.day = dayKey(created);
-  if (message.author === me) item.classList.add("mine");
-  const meta = document.createElement("div");
-  meta.className = "meta";
-  if (message.author) {
-    const author = document.createElement("span");
-    author.className = "author";
-    author.textContent = message.author_name || message.author;
-    author.title = `@${message.author}`;
-    meta.append(author);
-  }
-  const time = document.createElement("time");
-  time.dateTime = message.created_at;
-  time.textContent = timeFormat.format(created);
-  meta.append(time);
-  if (message.edited_at && !message.deleted) {
-    const edited = document.createElement("span");
-    edited.className = "muted";
-    edited.textContent = " (edited)";
-    meta.append(edited);
-  }
-  const body = document.createElement("div");
-  body.className = "body";
-  if (message.deleted) {
-    body.textContent = "message removed";
-    item.classList.add("deleted");
-  } else if (message.kind === "action") {
-    body.textContent = `${message.author_name || message.author} ${message.body}`;
-  } else {
-    body.textContent = message.body;
-  }
-  item.append(meta, body);
-  return item;
-}
-
-function daySeparator(day, date) {
-  const sep = document.createElement("div");
-  sep.className = "day-separator";
-  sep.setAttribute("role", "separator");
-  sep.dataset.daySeparator = day;
-  sep.textContent = dayFormat.format(date);
-  return sep;
-}
-
-function insertMessage(message) {
-  const existing = shown.get(message.seq);
-  if (existing) {
-    existing.replaceWith(renderMessage(message));
-    shown.set(message.seq, log.querySelector(`[data-seq="${message.seq}"]`));
-    return;
-  }
-  const element = renderMessage(message);
-  const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-  // Find the first shown message with a larger seq; insert before it.
-  let next = null;
-  for (const [seq, el] of shown) {
-    if (seq > message.seq && (next === null || seq < Number(next.dataset.seq))) next = el;
-  }
-  const day = element.dataset.day;
-  if (next) {
-    // Another day's message keeps its separator directly above it.
-    const above = next.previousElementSibling;
-    const anchor = above && above.dataset.daySeparator && next.dataset.day !== day ? above : next;
-    log.insertBefore(element, anchor);
-  } else {
-    log.append(element);
-  }
-  let previous = element.previousElementSibling;
-  while (previous && previous.dataset.day === undefined && previous.dataset.daySeparator === undefined) {
-    previous = previous.previousElementSibling; // skip the "load older" button
-  }
-  const previousDay = previous && (previous.dataset.day || previous.dataset.daySeparator);
-  if (previousDay !== day) log.insertBefore(daySeparator(day, new Date(message.created_at)), element);
-  shown.set(message.seq, element);
-  lastSeq = lastSeq === null ? message.seq : Math.max(lastSeq, message.seq);
-  oldestSeq = oldestSeq === null ? message.seq : Math.min(oldestSeq, message.seq);
-  if (message.client_id && message.author === me) pending.delete(message.client_id);
-  if (atBottom || message.author === me) log.scrollTop = log.scrollHeight;
-}
-
-function markDeleted(seq) {
-  const element = shown.get(seq);
-  if (!element) return;
-  element.classList.add("deleted");
-  element.querySelector(".body").textContent = "message removed";
-}
-
-function setOnline(usernames) {
-  onlineList.replaceChildren(
-    ...usernames.map((name) => {
-      const li = document.createElement("li");
-      li.textContent = name;
-      return li;
-    }),
-  );
+function setStatus(text, state) {
+  statusLine.textContent = text;
+  statusLine.dataset.state = state;
 }
 
 function showError(text) {
   composerError.textContent = text || "";
 }
 
+function noteRev(rev) {
+  if (typeof rev === "number" && rev > knownRev) knownRev = rev;
+}
+
+async function getJSON(url) {
+  try {
+    const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null; // offline: the next rejoin or scroll tries again
+  }
+}
+
+// --- showing messages --------------------------------------------------------------
+
+/** New messages (live, or replayed on join): follow them down if the reader is at
+ * the bottom, otherwise offer a way down. */
+function showNew(messages, { scroll = false } = {}) {
+  const stick = scroll || timeline.atBottom();
+  let ownArrived = false;
+  let othersArrived = false;
+  for (const message of messages) {
+    if (message.room !== roomId) continue;
+    noteRev(message.rev);
+    if (message.client_id && message.author === me && pending.delete(message.client_id)) {
+      timeline.removePending(message.client_id);
+      ownArrived = true;
+    }
+    if (message.author) stoppedTyping(message.author);
+    if (timeline.put(message) && message.author !== me) othersArrived = true;
+  }
+  if (stick || ownArrived) timeline.scrollToBottom();
+  else if (othersArrived) jumpLatest.hidden = false;
+  updateLoadOlder();
+  reportRead();
+}
+
+/** Edits and deletions made while this page was disconnected. */
+async function catchUpChanges(since) {
+  let rev = since;
+  for (let round = 0; round < 20; round += 1) {
+    const page = await getJSON(`/api/rooms/${roomId}/messages?changed_after=${rev}&limit=200`);
+    if (!page) return;
+    for (const message of page.messages) {
+      timeline.update(message);
+      noteRev(message.rev);
+      rev = Math.max(rev, message.rev);
+    }
+    if (!page.has_more || !page.messages.length) return;
+  }
+}
+
+function updateLoadOlder() {
+  const first = timeline.firstSeq;
+  loadOlder.hidden = first === null || first <= 1; // seqs start at 1, without gaps
+}
+
+async function fetchOlder() {
+  const first = timeline.firstSeq;
+  if (loadingOlder || first === null || first <= 1) return;
+  loadingOlder = true;
+  loadOlder.disabled = true;
+  try {
+    const page = await getJSON(`/api/rooms/${roomId}/messages?before=${first}&limit=50`);
+    if (page) timeline.keepPlace(() => page.messages.forEach((message) => timeline.put(message)));
+  } finally {
+    loadingOlder = false;
+    loadOlder.disabled = false;
+    updateLoadOlder();
+  }
+  fillViewport();
+}
+
+/** Until the log can scroll, there is no scrolling up to ask for more. */
+function fillViewport() {
+  if (log.scrollHeight <= log.clientHeight + 40) fetchOlder();
+}
+
+function reportRead() {
+  const last = timeline.lastSeq;
+  if (last === null || last <= readUpTo) return;
+  if (document.visibilityState !== "visible" || !timeline.atBottom()) return;
+  if (socket.send({ type: "read", room: roomId, seq: last })) readUpTo = last;
+}
+
+// --- who is typing ----------------------------------------------------------------------
+
+const TYPING_SHOWN_MS = 5000; // the server forwards "typing" at most every 3 s
+const TYPING_SENT_EVERY_MS = 3000;
+const typing = new Map(); // username -> timer that forgets them
+let typingSentAt = 0;
+
+function showTyping() {
+  const names = [...typing.keys()];
+  if (names.length === 0) typingLine.textContent = "";
+  else if (names.length === 1) typingLine.textContent = `${names[0]} is typing…`;
+  else if (names.length === 2) typingLine.textContent = `${names[0]} and ${names[1]} are typing…`;
+  else typingLine.textContent = "Several people are typing…";
+}
+
+function someoneTyping(username) {
+  if (username === me) return;
+  clearTimeout(typing.get(username));
+  typing.set(username, setTimeout(() => stoppedTyping(username), TYPING_SHOWN_MS));
+  showTyping();
+}
+
+function stoppedTyping(username) {
+  if (!typing.has(username)) return;
+  clearTimeout(typing.get(username));
+  typing.delete(username);
+  showTyping();
+}
+
+function tellTyping() {
+  const now = Date.now();
+  if (!joinedNow || !input.value.trim() || input.value.startsWith("/")) return;
+  if (now - typingSentAt < TYPING_SENT_EVERY_MS) return;
+  if (socket.send({ type: "typing", room: roomId })) typingSentAt = now;
+}
+
+// --- the composer's state ------------------------------------------------------------
+
+const blocks = new Map(); // why the composer is disabled (removed, archived, muted) -> text
+let unmuteTimer = null;
+
+function setBlocked(reason, text) {
+  if (text) blocks.set(reason, text);
+  else blocks.delete(reason);
+  const shown = [...blocks.values()].at(-1);
+  input.disabled = sendButton.disabled = shown !== undefined;
+  input.placeholder = shown ?? placeholder;
+}
+
+function setMuted(until, reason) {
+  clearTimeout(unmuteTimer);
+  const end = until ? new Date(until) : null;
+  if (!end || end <= new Date()) {
+    setBlocked("muted", null);
+    return;
+  }
+  const why = reason ? ` (${reason})` : "";
+  setBlocked("muted", `You are muted until ${end.toLocaleString()}${why}.`);
+  // Timers are capped near 24.8 days; a longer mute is re-checked when it fires.
+  unmuteTimer = setTimeout(() => setMuted(until, reason), Math.min(end - new Date(), 2 ** 31 - 1));
+}
+
+function roomChanged(room) {
+  heading.textContent = room.name;
+  document.title = `${room.name} · Chat`;
+  let topic = root.querySelector(".room-head .topic");
+  if (room.topic && !topic) {
+    topic = document.createElement("p");
+    topic.className = "muted topic";
+    heading.after(topic);
+  }
+  if (topic) topic.textContent = room.topic || "";
+  setBlocked("archived", room.archived ? "This room is archived and read-only." : null);
+}
+
+function setOnline(usernames) {
+  onlineList.replaceChildren(
+    ...usernames.map((name) => {
+      const item = document.createElement("li");
+      item.textContent = name === me ? `${name} (you)` : name;
+      return item;
+    }),
+  );
+}
+
+/** An error frame: a refused send (it has our client_id as `ref`) comes back to the
+ * box so the text is not lost; a refused join is shown where the status is. */
+function refused(frame) {
+  if (frame.code === "muted") setMuted(frame.until, "");
+  if (frame.ref) {
+    const body = dropPending(frame.ref);
+    if (body !== undefined && !input.value) {
+      input.value = body;
+      fitInput();
+    }
+    showError(frame.detail);
+  } else if (!joinedNow && ["not_found", "banned", "forbidden"].includes(frame.code)) {
+    setStatus(frame.detail, "offline");
+  } else if (frame.code !== "invalid") {
+    showError(frame.detail);
+  }
+}
+
+function dropPending(clientId) {
+  const body = pending.get(clientId);
+  pending.delete(clientId);
+  timeline.removePending(clientId);
+  return body;
+}
+
+// --- the socket ----------------------------------------------------------------------
+
 const socket = new ChatSocket({
   onOpen() {
-    statusLine.textContent = "Connected";
-    socket.send({ type: "join", room: roomId, after: lastSeq });
+    setStatus("Joining…", "connecting");
+    socket.send({ type: "join", room: roomId, after: timeline.lastSeq });
   },
-  onClose(reason) {
-    statusLine.textContent = reason;
+  onClose(reason, { final }) {
+    joinedNow = false;
+    setStatus(reason, final ? "offline" : "reconnecting");
   },
   onFrame(frame) {
-    if (frame.room !== undefined && frame.room !== roomId && frame.type !== "error") return;
+    // `room` is an id on most frames and a Room object on room_updated.
+    const frameRoom = frame.room !== null && typeof frame.room === "object" ? frame.room.id : frame.room;
+    if (frameRoom !== undefined && frameRoom !== roomId) return;
     switch (frame.type) {
-      case "joined":
-        frame.messages.forEach(insertMessage);
+      case "joined": {
+        const rejoin = joinedOnce;
+        const since = knownRev;
+        joinedOnce = true;
+        joinedNow = true;
+        showNew(frame.messages, { scroll: !rejoin });
+        if (rejoin) catchUpChanges(since);
+        else noteRev(frame.last_rev);
         setOnline(frame.online || []);
-        if (oldestSeq !== null && oldestSeq > 1) loadOlder.hidden = false;
-        // Anything typed while offline goes out now, with its original client_id.
+        setStatus("Connected", "online");
+        // Anything typed while offline goes out now, with its original client_id,
+        // so a send that did reach the server is not stored twice.
         for (const [clientId, body] of pending) {
           socket.send({ type: "send", room: roomId, body, client_id: clientId });
         }
+        fillViewport();
         break;
+      }
       case "message":
-        insertMessage(frame.message);
+        showNew([frame.message]);
         break;
       case "message_updated":
-        insertMessage(frame.message);
+        timeline.update(frame.message);
+        noteRev(frame.message.rev);
         break;
       case "message_deleted":
-        markDeleted(frame.seq);
+        timeline.markDeleted(frame.seq);
         break;
       case "presence":
         setOnline(frame.online || []);
         break;
+      case "notice": {
+        const stick = timeline.atBottom();
+        if (frame.ref) dropPending(frame.ref);
+        timeline.addNotice(frame.text);
+        if (stick || frame.ref) timeline.scrollToBottom();
+        break;
+      }
+      case "typing":
+        someoneTyping(frame.user);
+        break;
+      case "read":
+        readUpTo = Math.max(readUpTo, frame.seq); // read in another tab or device
+        break;
+      case "room_updated":
+        roomChanged(frame.room);
+        break;
+      case "muted":
+        setMuted(frame.until, frame.reason);
+        break;
       case "removed":
-        statusLine.textContent = "You are no longer a member of this room.";
-        input.disabled = true;
+        joinedNow = false;
+        setStatus("You are no longer a member of this room.", "offline");
+        setBlocked("removed", "You are no longer a member of this room.");
         break;
       case "error":
-        showError(frame.detail);
-        if (frame.ref) pending.delete(frame.ref);
+        refused(frame);
         break;
       default:
         break; // frame types this page does not know are ignored
@@ -177,50 +313,68 @@ const socket = new ChatSocket({
   },
 });
 
+// --- the composer --------------------------------------------------------------------
+
+function newClientId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+function fitInput() {
+  input.style.height = "";
+  input.style.height = `${Math.min(input.scrollHeight, 200)}px`;
+}
+
 composer.addEventListener("submit", (event) => {
   event.preventDefault();
   const body = input.value.trim();
-  if (!body) return;
-  const clientId = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
+  if (!body || input.disabled) return;
+  const clientId = newClientId();
   pending.set(clientId, body);
+  timeline.addPending(clientId, body);
+  timeline.scrollToBottom();
   showError("");
+  // Offline, it waits in `pending` and goes out on the next join.
   socket.send({ type: "send", room: roomId, body, client_id: clientId });
   input.value = "";
-  input.style.height = "";
+  fitInput();
+  input.focus();
 });
 
 input.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+  // Enter sends; Shift+Enter is a new line; Enter that ends an IME composition is not a send.
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
     event.preventDefault();
     composer.requestSubmit();
   }
 });
-
 input.addEventListener("input", () => {
-  input.style.height = "";
-  input.style.height = `${Math.min(input.scrollHeight, 200)}px`;
+  fitInput();
+  tellTyping();
 });
 
-async function fetchOlder() {
-  if (oldestSeq === null || oldestSeq <= 1) return;
-  loadOlder.disabled = true;
-  const response = await fetch(`/api/rooms/${roomId}/messages?before=${oldestSeq}&limit=50`, {
-    credentials: "same-origin",
-  });
-  loadOlder.disabled = false;
-  if (!response.ok) return;
-  const page = await response.json();
-  const height = log.scrollHeight;
-  const top = log.scrollTop;
-  page.messages.forEach(insertMessage);
-  log.scrollTop = top + (log.scrollHeight - height); // keep the reader's place
-  loadOlder.hidden = !page.has_more;
-  log.prepend(loadOlder);
-}
+// --- scrolling -----------------------------------------------------------------------
 
 loadOlder.addEventListener("click", fetchOlder);
 log.addEventListener("scroll", () => {
-  if (log.scrollTop < 20 && !loadOlder.hidden && !loadOlder.disabled) fetchOlder();
+  if (log.scrollTop < 200) fetchOlder();
+  if (timeline.atBottom()) {
+    jumpLatest.hidden = true;
+    reportRead();
+  }
 });
+jumpLatest.addEventListener("click", () => {
+  timeline.scrollToBottom();
+  jumpLatest.hidden = true;
+});
+document.addEventListener("visibilitychange", reportRead);
+
+// The side panel sits beside the log on wide screens and folds away on phones.
+const narrow = window.matchMedia("(max-width: 640px)");
+const fitSide = () => {
+  side.open = !narrow.matches;
+};
+fitSide();
+narrow.addEventListener("change", fitSide);
 
 socket.connect();

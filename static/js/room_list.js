@@ -3,7 +3,7 @@
 import { ChatSocket } from "./socket.js";
 
 const list = document.getElementById("private-rooms");
-const timeFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+const timeFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" });
 
 function firstLine(message) {
   if (!message) return "";
@@ -13,7 +13,14 @@ function firstLine(message) {
 }
 
 function render(entries) {
-  if (!entries.length) return;
+  if (!entries.length) {
+    // The last chat was hidden or left: say so rather than keep showing it.
+    const empty = document.createElement("li");
+    empty.className = "muted";
+    empty.textContent = "None yet. Open someone's profile and choose “Message”.";
+    list.replaceChildren(empty);
+    return;
+  }
   list.replaceChildren(
     ...entries.map(({ room, unread, last_message: last }) => {
       const li = document.createElement("li");

@@ -1,0 +1,222 @@
+// The room's messages inside the role=log element: in seq order, each once, with a
+// day separator above the first message of each day, and consecutive messages from
+// one author grouped. Sends still on their way wait in the outbox, the log's last
+// child. User text is only ever set with textContent, never parsed as HTML.
+const GROUP_WITHIN_MS = 5 * 60 * 1000;
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+const dayFormat = new Intl.DateTimeFormat(undefined, {
+  weekday: "long",
+  month: "long",
+  day: "numeric",
+  year: "numeric",
+});
+
+function dayKey(date) {
+  return `${date.getFullYear()}-${date.getMonth() + 1}-${date.getDate()}`;
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function renderMessage(message, me) {
+  const created = new Date(message.created_at);
+  const item = element("article", `message kind-${message.kind}`);
+  item.dataset.seq = message.seq;
+  item.dataset.rev = message.deleted ? "Infinity" : message.rev;
+  item.dataset.day = dayKey(created);
+  item.dataset.time = created.getTime();
+  item.dataset.author = message.author || "";
+  if (message.author && message.author === me) item.classList.add("mine");
+
+  const name = message.author_name || message.author || "";
+  const meta = element("div", "meta");
+  if (message.author) {
+    const author = element("span", "author", name);
+    author.title = `@${message.author}`;
+    meta.append(author);
+  }
+  const time = element("time", "", timeFormat.format(created));
+  time.dateTime = message.created_at;
+  time.title = fullFormat.format(created);
+  meta.append(time);
+  if (message.edited_at && !message.deleted) meta.append(element("span", "edited", "edited"));
+
+  let text = message.body;
+  if (message.deleted) {
+    text = "message removed";
+    item.classList.add("deleted");
+  } else if (message.kind === "action") {
+    text = `${name} ${message.body}`;
+  }
+  item.append(meta, element("div", "body", text));
+  return item;
+}
+
+function renderSeparator(day, date) {
+  const label = dayFormat.format(date);
+  const separator = element("div", "day-separator");
+  separator.setAttribute("role", "separator");
+  separator.setAttribute("aria-label", label); // a separator's own text is not read out
+  separator.dataset.day = day;
+  separator.append(element("span", "", label));
+  return separator;
+}
+
+function isMessage(node) {
+  return node !== null && node.classList.contains("message") && node.dataset.seq !== undefined;
+}
+
+/** Where `seq` goes in the ascending list `seqs` (binary search). */
+function insertionIndex(seqs, seq) {
+  let low = 0;
+  let high = seqs.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (seqs[middle] < seq) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+export class Timeline {
+  constructor(log, { me, outbox }) {
+    this.log = log;
+    this.me = me;
+    this.outbox = outbox;
+    this.bySeq = new Map(); // seq -> article
+    this.seqs = []; // shown seqs, ascending
+    this.pending = new Map(); // client_id -> article in the outbox
+  }
+
+  get firstSeq() {
+    return this.seqs.length ? this.seqs[0] : null;
+  }
+
+  get lastSeq() {
+    return this.seqs.length ? this.seqs[this.seqs.length - 1] : null;
+  }
+
+  /** Show a message in its place. Returns false if it was already shown (then it is
+   * redrawn only if this copy is newer). */
+  put(message) {
+    if (this.bySeq.has(message.seq)) {
+      this.update(message);
+      return false;
+    }
+    const item = renderMessage(message, this.me);
+    const index = insertionIndex(this.seqs, message.seq);
+    const next = index < this.seqs.length ? this.bySeq.get(this.seqs[index]) : null;
+    this.seqs.splice(index, 0, message.seq);
+    this.bySeq.set(message.seq, item);
+    this.place(item, next);
+    return true;
+  }
+
+  /** An edit or deletion of a shown message; messages not on screen are left alone
+   * (showing one would leave a hole in the history above it). */
+  update(message) {
+    const existing = this.bySeq.get(message.seq);
+    if (!existing || Number(existing.dataset.rev) > (message.rev ?? 0)) return;
+    const item = renderMessage(message, this.me);
+    existing.replaceWith(item);
+    this.bySeq.set(message.seq, item);
+    this.regroup(item);
+    this.regroup(item.nextElementSibling);
+  }
+
+  markDeleted(seq) {
+    const item = this.bySeq.get(seq);
+    if (!item) return;
+    item.classList.add("deleted");
+    item.dataset.rev = "Infinity"; // nothing comes after a deletion
+    item.querySelector(".edited")?.remove();
+    item.querySelector(".body").textContent = "message removed";
+  }
+
+  place(item, next) {
+    const day = item.dataset.day;
+    let anchor = next || this.outbox;
+    // A later day's separator stays directly above that day's first message.
+    const above = next && next.previousElementSibling;
+    if (above && above.classList.contains("day-separator") && above.dataset.day !== day) {
+      anchor = above;
+    }
+    this.log.insertBefore(item, anchor);
+    const previous = item.previousElementSibling;
+    if (!previous || previous.dataset.day !== day) {
+      this.log.insertBefore(renderSeparator(day, new Date(Number(item.dataset.time))), item);
+    }
+    const after = item.nextElementSibling;
+    if (isMessage(after) && after.dataset.day !== day) {
+      this.log.insertBefore(renderSeparator(after.dataset.day, new Date(Number(after.dataset.time))), after);
+    }
+    this.regroup(item);
+    this.regroup(item.nextElementSibling);
+  }
+
+  /** Follow-ups by the same author within a few minutes drop the repeated name. */
+  regroup(item) {
+    if (!isMessage(item)) return;
+    const previous = item.previousElementSibling;
+    const continued =
+      isMessage(previous) &&
+      item.dataset.author !== "" &&
+      previous.dataset.author === item.dataset.author &&
+      !item.classList.contains("kind-system") &&
+      !previous.classList.contains("kind-system") &&
+      Number(item.dataset.time) - Number(previous.dataset.time) < GROUP_WITHIN_MS;
+    item.classList.toggle("continued", continued);
+  }
+
+  // --- sends on their way ------------------------------------------------------------
+
+  addPending(clientId, body) {
+    const item = renderMessage(
+      { seq: "", rev: 0, kind: "text", author: this.me, body, created_at: new Date().toISOString() },
+      this.me,
+    );
+    delete item.dataset.seq;
+    item.classList.add("pending");
+    item.setAttribute("aria-busy", "true");
+    item.querySelector(".meta time").textContent = "Sending…";
+    this.pending.set(clientId, item);
+    this.outbox.append(item);
+  }
+
+  removePending(clientId) {
+    this.pending.get(clientId)?.remove();
+    this.pending.delete(clientId);
+  }
+
+  /** A private answer from the server (a command's reply): shown here, never stored. */
+  addNotice(text) {
+    const now = new Date();
+    const notice = element("div", "notice", text);
+    notice.dataset.day = dayKey(now);
+    notice.dataset.time = now.getTime();
+    this.log.insertBefore(notice, this.outbox);
+  }
+
+  // --- scrolling -----------------------------------------------------------------------
+
+  atBottom() {
+    return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 48;
+  }
+
+  scrollToBottom() {
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  /** Run `change` (which adds content above) without moving what the reader sees. */
+  keepPlace(change) {
+    const fromBottom = this.log.scrollHeight - this.log.scrollTop;
+    change();
+    this.log.scrollTop = this.log.scrollHeight - fromBottom;
+  }
+}
