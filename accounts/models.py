@@ -9,6 +9,8 @@ class User(AbstractUser):
 
     display_name = models.CharField(max_length=80, blank=True)
     bio = models.TextField(max_length=1000, blank=True)
+    # When the user's last socket closed; "online" itself comes from presence.
+    last_seen = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["display_name"])]

@@ -103,3 +103,8 @@ def user_block(*, blocker: User, username: str) -> None:
 
 def user_unblock(*, blocker: User, username: str) -> None:
     Block.objects.filter(blocker=blocker, blocked__username=username).delete()
+
+
+def user_seen(*, user_id: int) -> None:
+    """Record when the user's socket closed (shown as "last seen" when offline)."""
+    User.objects.filter(pk=user_id).update(last_seen=timezone.now())

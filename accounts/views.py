@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from asgiref.sync import async_to_sync
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts import selectors, services
 from accounts.forms import ProfileForm, SignupForm, ThrottledLoginForm, TokenForm
 from accounts.models import User
-from rooms import events
+from rooms import events, presence
 from rooms.errors import ChatError
 
 
@@ -70,7 +71,10 @@ def profile_edit(request):
 def profile(request, username: str):
     shown = get_object_or_404(User, username=username, is_active=True)
     blocked = selectors.has_blocked(blocker=request.user, user=shown)
-    return render(request, "accounts/profile.html", {"shown": shown, "blocked": blocked})
+    online = shown.username in async_to_sync(presence.store().online)(presence.SITE)
+    return render(
+        request, "accounts/profile.html", {"shown": shown, "blocked": blocked, "online": online}
+    )
 
 
 @login_required

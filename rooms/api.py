@@ -347,3 +347,46 @@ def mention_list(request, limit: int = 50):
     """Messages that @mention me, newest first."""
     rows = selectors.mentions_for_user(user=request.auth, limit=limit)
     return {"mentions": [wire.message_dict(m) for m in rows]}
+
+
+class MemberOut(Schema):
+    username: str
+    display_name: str
+    role: str
+    muted_until: datetime | None
+    notifications_muted: bool
+
+
+class MemberList(Schema):
+    members: list[MemberOut]
+
+
+class NotificationsIn(Schema):
+    muted: bool
+
+
+@router.get("/rooms/{room_id}/members", response={200: MemberList, 404: Detail})
+def room_member_list(request, room_id: int):
+    """Members with their roles (owners and moderators first)."""
+    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    return {
+        "members": [
+            {
+                "username": m.user.username,
+                "display_name": m.user.shown_name,
+                "role": m.role,
+                "muted_until": m.muted_until,
+                # Only your own setting is yours to see.
+                "notifications_muted": m.notifications_muted and m.user_id == request.auth.pk,
+            }
+            for m in selectors.room_members(room=room)
+        ]
+    }
+
+
+@router.post("/rooms/{room_id}/notifications", response={204: None, 400: Detail, 404: Detail})
+def room_notifications(request, room_id: int, payload: NotificationsIn):
+    """Mute (or unmute) browser notifications from this room for me."""
+    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    services.membership_set_notifications(room=room, user=request.auth, muted=payload.muted)
+    return Status(204, None)

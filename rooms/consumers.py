@@ -19,12 +19,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
+from accounts import services as account_services
 from rooms import cleanup, commands, events, presence, selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Message
 
 log = logging.getLogger(__name__)
 
+SITE = presence.SITE
 JOIN_REPLAY_BATCH = 500
 TYPING_INTERVAL = 3.0  # seconds between typing events from one socket for one room
 MAX_ROOMS_PER_SOCKET = 200
@@ -65,6 +67,11 @@ def _messages_between(room_id: int, after: int, up_to: int) -> list[dict[str, An
 
 
 @database_sync_to_async
+def _seen(user_id: int) -> None:
+    account_services.user_seen(user_id=user_id)
+
+
+@database_sync_to_async
 def _mark_read(user, room_id: int, seq: int) -> None:
     room = selectors.room_get_visible(user=user, room_id=room_id)
     services.membership_mark_read(room=room, user=user, seq=seq)
@@ -100,6 +107,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         session_key = self.scope.get("chat_session_key")
         if session_key:
             await self.channel_layer.group_add(events.session_group(session_key), self.channel_name)
+        # Room 0 is the whole site: "online" on profiles and member lists.
+        await presence.store().add(SITE, self.user.pk, self.user.username, self.channel_name)
         self.heartbeat_task = asyncio.create_task(self._heartbeat())
         cleanup.ensure_background_loop()
 
@@ -109,6 +118,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user is None or not self.user.is_authenticated:
             return
         log.info("socket id=%s closed user=%s code=%s", self.socket_id, self.user.pk, code)
+        store = presence.store()
+        await store.remove(SITE, self.user.pk, self.user.username, self.channel_name)
+        if self.user.username not in await store.online(SITE):
+            await _seen(self.user.pk)
         for room_id in list(self.joined):
             await self._unsubscribe(room_id)
         await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)
@@ -171,8 +184,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # committed in between; anything newer arrives as an event.
             last = max([room.last_seq, *seqs])
         self.joined[room_id] = last
-        await presence.store().add(room_id, self.user.pk, self.user.username, self.channel_name)
-        online = await presence.store().online(room_id)
+        store = presence.store()
+        online_before = await store.online(room_id)
+        await store.add(room_id, self.user.pk, self.user.username, self.channel_name)
+        online = await store.online(room_id)
         await self.send(
             text_data=wire.frame(
                 "joined",
@@ -184,7 +199,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 last_rev=room.last_rev,
             )
         )
-        await events.apresence_changed(room_id=room_id, online=online)
+        if online != online_before:
+            # Only a change is news: another tab of someone already online would cost
+            # a frame to every socket in the room, and a burst of N joins N*N frames.
+            await events.apresence_changed(room_id=room_id, online=online)
         if has_more and changed_after is None:
             await self._catch_up(room_id)
 
@@ -315,15 +333,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.joined.pop(room_id, None)
         await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
         store = presence.store()
+        online_before = await store.online(room_id)
         await store.remove(room_id, self.user.pk, self.user.username, self.channel_name)
-        await events.apresence_changed(room_id=room_id, online=await store.online(room_id))
+        online = await store.online(room_id)
+        if online != online_before:  # the user's other tabs keep them online
+            await events.apresence_changed(room_id=room_id, online=online)
 
     async def _heartbeat(self) -> None:
         """Refresh this socket's presence so it outlives the TTL; prune the dead."""
         store = presence.store()
         while True:
             await asyncio.sleep(presence.HEARTBEAT_SECONDS)
-            for room_id in list(self.joined):
+            for room_id in [SITE, *self.joined]:
                 try:
                     await store.add(room_id, self.user.pk, self.user.username, self.channel_name)
                     if await store.prune(room_id):

@@ -63,6 +63,8 @@ class Membership(models.Model):
     hidden = models.BooleanField(default=False)
     # Set by a moderator: the member's sends are refused until then.
     muted_until = models.DateTimeField(null=True, blank=True)
+    # The member's own choice: no browser notifications from this room.
+    notifications_muted = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from django.conf import settings
 
+SITE = 0  # the "room" every socket registers in while connected at all
 PRESENCE_TTL = 90
 HEARTBEAT_SECONDS = 30
 

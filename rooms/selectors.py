@@ -273,3 +273,10 @@ def mentions_for_user(*, user: User, limit: int = 50) -> list[Message]:
         .select_related("author", "room")
         .order_by("-created", "-id")[: clamp_limit(limit)]
     )
+
+
+def room_members(*, room: Room) -> list[Membership]:
+    """Memberships with their users, owners and moderators first, then by username."""
+    order = {Membership.Role.OWNER: 0, Membership.Role.MODERATOR: 1, Membership.Role.MEMBER: 2}
+    rows = list(Membership.objects.filter(room=room).select_related("user"))
+    return sorted(rows, key=lambda m: (order.get(m.role, 3), m.user.username))

@@ -463,3 +463,9 @@ def room_close_if_idle(*, room_id: int, idle_before) -> bool:
         room.is_archived = True
         events.room_updated(room_id=room.pk, room=wire.room_dict(room))
     return True
+
+
+def membership_set_notifications(*, room: Room, user: User, muted: bool) -> None:
+    """A member turns browser notifications from this room off or on."""
+    if not Membership.objects.filter(room=room, user=user).update(notifications_muted=muted):
+        raise RoomNotFound() if room.is_private else InvalidInput("Join the room first.")
