@@ -239,7 +239,8 @@ CHAT_EPHEMERAL_IDLE = env_int("CHAT_EPHEMERAL_IDLE", 1800)
 # Each server process closes idle temporary rooms every minute (rooms/cleanup.py).
 CHAT_CLEANUP_LOOP = env_bool("CHAT_CLEANUP_LOOP", True)
 CHAT_LONG_POLL_MAX = 30
-# Per-user posting limit: CHAT_SEND_BURST messages per CHAT_SEND_WINDOW seconds.
+# Per-user posting: a token bucket of CHAT_SEND_BURST messages, refilled over
+# CHAT_SEND_WINDOW seconds (30 at once, then 3 a second by default).
 CHAT_SEND_BURST = env_int("CHAT_SEND_BURST", 30)
 CHAT_SEND_WINDOW = env_int("CHAT_SEND_WINDOW", 10)
 
@@ -291,5 +292,8 @@ LOGGING = {
         "chatsite.request": {"level": env_str("REQUEST_LOG_LEVEL", "INFO")},
     },
 }
+CHAT_ROOMS_PER_HOUR = env_int("CHAT_ROOMS_PER_HOUR", 20)  # rooms a user may create
+CHAT_INVITES_PER_HOUR = env_int("CHAT_INVITES_PER_HOUR", 60)  # invitations a user may send
+CHAT_SOCKETS_PER_USER = env_int("CHAT_SOCKETS_PER_USER", 20)  # open sockets per user
 CHAT_TOKEN_CREATE_LIMIT = env_int("CHAT_TOKEN_CREATE_LIMIT", 30)  # per user per hour
 CHAT_TICKET_CREATE_LIMIT = env_int("CHAT_TICKET_CREATE_LIMIT", 60)  # per user per minute

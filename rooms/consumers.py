@@ -103,12 +103,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.user.pk,
             self.scope.get("auth_method"),
         )
+        store = presence.store()
+        if await store.sockets_of(SITE, self.user.pk) >= settings.CHAT_SOCKETS_PER_USER:
+            log.warning(
+                "socket id=%s refused: too many sockets user=%s", self.socket_id, self.user.pk
+            )
+            await self._error(
+                "too_many_sockets",
+                f"At most {settings.CHAT_SOCKETS_PER_USER} open connections per user.",
+            )
+            await self.close(code=4429)
+            return
         await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
         session_key = self.scope.get("chat_session_key")
         if session_key:
             await self.channel_layer.group_add(events.session_group(session_key), self.channel_name)
         # Room 0 is the whole site: "online" on profiles and member lists.
-        await presence.store().add(SITE, self.user.pk, self.user.username, self.channel_name)
+        await store.add(SITE, self.user.pk, self.user.username, self.channel_name)
         self.heartbeat_task = asyncio.create_task(self._heartbeat())
         cleanup.ensure_background_loop()
 

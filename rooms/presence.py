@@ -31,6 +31,7 @@ class PresenceStore(Protocol):
     async def add(self, room_id: int, user_id: int, username: str, channel: str) -> None: ...
     async def remove(self, room_id: int, user_id: int, username: str, channel: str) -> None: ...
     async def online(self, room_id: int) -> list[str]: ...
+    async def sockets_of(self, room_id: int, user_id: int) -> int: ...
     async def prune(self, room_id: int) -> int: ...
 
 
@@ -57,6 +58,15 @@ class MemoryPresence:
     async def online(self, room_id: int) -> list[str]:
         now = time.time()
         return _usernames([m for m, exp in self.rooms.get(room_id, {}).items() if exp > now])
+
+    async def sockets_of(self, room_id: int, user_id: int) -> int:
+        now = time.time()
+        prefix = f"{user_id}|"
+        return sum(
+            1
+            for m, exp in self.rooms.get(room_id, {}).items()
+            if exp > now and m.startswith(prefix)
+        )
 
 
 class RedisPresence:
@@ -101,6 +111,11 @@ class RedisPresence:
     async def online(self, room_id: int) -> list[str]:
         members = await self._client().zrangebyscore(self._key(room_id), time.time(), "+inf")
         return _usernames(members)
+
+    async def sockets_of(self, room_id: int, user_id: int) -> int:
+        members = await self._client().zrangebyscore(self._key(room_id), time.time(), "+inf")
+        prefix = f"{user_id}|"
+        return sum(1 for m in members if m.startswith(prefix))
 
 
 _stores: dict[str, PresenceStore] = {}

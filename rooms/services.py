@@ -153,10 +153,21 @@ def post_system_message(*, room: Room, body: str) -> Message:
 
 
 def _throttle_posting(author: User) -> None:
+    """A token bucket per user: CHAT_SEND_BURST messages at once, refilled over
+    CHAT_SEND_WINDOW seconds; the socket and the API share it."""
     try:
-        ratelimit.hit(
-            f"send:{author.pk}", limit=settings.CHAT_SEND_BURST, window=settings.CHAT_SEND_WINDOW
+        ratelimit.take(
+            f"send:{author.pk}",
+            burst=settings.CHAT_SEND_BURST,
+            per_seconds=settings.CHAT_SEND_WINDOW,
         )
+    except ratelimit.RateLimited as exc:
+        raise RateLimitedError(exc.retry_after) from exc
+
+
+def _throttle(key: str, *, limit: int, per_seconds: int) -> None:
+    try:
+        ratelimit.take(key, burst=limit, per_seconds=per_seconds)
     except ratelimit.RateLimited as exc:
         raise RateLimitedError(exc.retry_after) from exc
 
@@ -238,6 +249,7 @@ def room_create(
     public room closes by itself when idle (see room_close_if_idle)."""
     if kind not in (Room.Kind.PUBLIC, Room.Kind.CONFERENCE):
         raise InvalidInput("kind must be 'public' or 'conference'.")
+    _throttle(f"rooms:{creator.pk}", limit=settings.CHAT_ROOMS_PER_HOUR, per_seconds=3600)
     others = [u for u in _users_by_username(members or []) if u.pk != creator.pk]
     if kind == Room.Kind.CONFERENCE:
         if len(others) < 2:
@@ -326,6 +338,7 @@ def room_invite(*, room: Room, by: User, usernames: list[str]) -> Room:
     invitees = _users_by_username(usernames)
     if not invitees:
         raise InvalidInput("Name at least one user to invite.")
+    _throttle(f"invites:{by.pk}", limit=settings.CHAT_INVITES_PER_HOUR, per_seconds=3600)
     if any(u.pk == by.pk for u in invitees):
         raise InvalidInput(f"You cannot invite yourself ({by.username}).")
     current = set(selectors.room_member_usernames(room=room))

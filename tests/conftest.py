@@ -14,6 +14,7 @@ from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
 
+from accounts import ratelimit
 from accounts import services as account_services
 from chatsite.asgi import application
 from tests.factories import RoomFactory, UserFactory
@@ -43,6 +44,7 @@ def _fast_and_isolated(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CHAT_CLEANUP_LOOP = False  # tests call rooms.cleanup directly
     cache.clear()
+    ratelimit.reset_local_buckets()
     channel_layers.backends.clear()  # a fresh in-memory layer per test (and event loop)
     yield
     channel_layers.backends.clear()
