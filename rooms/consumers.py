@@ -213,7 +213,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if online != online_before:
             # Only a change is news: another tab of someone already online would cost
             # a frame to every socket in the room, and a burst of N joins N*N frames.
-            await events.apresence_changed(room_id=room_id, online=online)
+            await events.apresence_changed(room_id=room_id)
         if has_more and changed_after is None:
             await self._catch_up(room_id)
 
@@ -348,7 +348,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await store.remove(room_id, self.user.pk, self.user.username, self.channel_name)
         online = await store.online(room_id)
         if online != online_before:  # the user's other tabs keep them online
-            await events.apresence_changed(room_id=room_id, online=online)
+            await events.apresence_changed(room_id=room_id)
 
     async def _heartbeat(self) -> None:
         """Refresh this socket's presence so it outlives the TTL; prune the dead."""
@@ -358,10 +358,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             for room_id in [SITE, *self.joined]:
                 try:
                     await store.add(room_id, self.user.pk, self.user.username, self.channel_name)
-                    if await store.prune(room_id):
-                        await events.apresence_changed(
-                            room_id=room_id, online=await store.online(room_id)
-                        )
+                    if await store.prune(room_id) and room_id != SITE:
+                        await events.apresence_changed(room_id=room_id)
                 except Exception:
                     log.warning("presence heartbeat failed for room %s", room_id, exc_info=True)
 

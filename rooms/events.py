@@ -7,6 +7,7 @@ hears of a change that could still roll back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -14,7 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from rooms import wire
+from rooms import presence, wire
 from rooms.models import Message
 
 log = logging.getLogger(__name__)
@@ -115,12 +116,31 @@ def user_deactivated(user_id: int) -> None:
     send_on_commit(user_group(user_id), {"type": "chat.close", "code": 4403})
 
 
-async def apresence_changed(*, room_id: int, online: list[str]) -> None:
-    """Presence is not stored, so there is no transaction to wait for."""
-    layer = get_channel_layer()
-    text = wire.frame("presence", room=room_id, online=online)
+# Presence frames are coalesced per room in each process: a burst of joins (a page
+# reload of many tabs, a server restart) sends one current list instead of one frame
+# per join to every socket, which grows with the square of the room's size.
+PRESENCE_COALESCE_SECONDS = 0.2
+_presence_pending: dict[int, asyncio.Task] = {}
+
+
+async def apresence_changed(*, room_id: int) -> None:
+    """Announce the room's online list soon (presence is not stored, so there is no
+    transaction to wait for)."""
+    loop = asyncio.get_running_loop()
+    pending = _presence_pending.get(room_id)
+    if pending is not None and not pending.done() and pending.get_loop() is loop:
+        return  # a broadcast is already on its way and will read the newest list
+    _presence_pending[room_id] = loop.create_task(_broadcast_presence(room_id))
+
+
+async def _broadcast_presence(room_id: int) -> None:
+    await asyncio.sleep(PRESENCE_COALESCE_SECONDS)
+    # Unregister before reading, so a change during the read schedules another send.
+    _presence_pending.pop(room_id, None)
     try:
-        await layer.group_send(
+        online = await presence.store().online(room_id)
+        text = wire.frame("presence", room=room_id, online=online)
+        await get_channel_layer().group_send(
             room_group(room_id), {"type": "chat.room_frame", "room": room_id, "frame": text}
         )
     except Exception:

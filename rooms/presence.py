@@ -84,9 +84,12 @@ class RedisPresence:
         loop_id = id(asyncio.get_running_loop())
         client = self._clients.get(loop_id)
         if client is None:
-            client = self._redis.from_url(
-                self.url, decode_responses=True, max_connections=200, socket_timeout=10
+            # A blocking pool waits for a free connection instead of raising when a
+            # burst of sockets needs more than the cap at once.
+            pool = self._redis.BlockingConnectionPool.from_url(
+                self.url, decode_responses=True, max_connections=500, timeout=10
             )
+            client = self._redis.Redis(connection_pool=pool)
             self._clients[loop_id] = client
         return client
 

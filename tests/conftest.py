@@ -166,5 +166,18 @@ async def receive_type(communicator, frame_type, timeout=3):
         frame = await communicator.receive_json_from(timeout=timeout)
         if frame["type"] == frame_type:
             return frame
-        if frame["type"] not in ("presence", "read", "room_activity"):
+        if frame["type"] not in BACKGROUND_FRAMES:
             raise AssertionError(f"expected {frame_type}, got {frame}")
+
+
+BACKGROUND_FRAMES = ("presence", "read", "room_activity")
+
+
+async def nothing_more(communicator, timeout=0.3) -> bool:
+    """Nothing but background frames (presence lists, read positions, room-list
+    updates, which may come a moment later) arrives within `timeout`."""
+    while not await communicator.receive_nothing(timeout=timeout):
+        frame = await communicator.receive_json_from()
+        if frame["type"] not in BACKGROUND_FRAMES:
+            raise AssertionError(f"expected nothing more, got {frame}")
+    return True

@@ -9,7 +9,7 @@ from django.test import Client
 
 from accounts.models import ApiToken, WebSocketTicket
 from chatsite.asgi import application
-from tests.conftest import PASSWORD, token_for
+from tests.conftest import PASSWORD, nothing_more, token_for
 from tests.factories import UserFactory
 
 
@@ -176,7 +176,7 @@ async def test_a_ticket_opens_one_socket_once(alice):
     ticket, _ = await database_sync_to_async(services.ticket_create)(user=alice)
     first = WebsocketCommunicator(application, f"/ws/chat/?ticket={ticket}")
     assert (await first.connect())[0]
-    assert await first.receive_nothing(timeout=0.2)  # open, not closed with 4401
+    assert await nothing_more(first, timeout=0.2)  # open, not closed with 4401
     await first.disconnect()
 
     second = WebsocketCommunicator(application, f"/ws/chat/?ticket={ticket}")

@@ -13,7 +13,7 @@ from django.test import AsyncClient, Client
 
 from rooms import services
 from rooms.models import Membership, Message, Room
-from tests.conftest import PASSWORD, connect, join, receive_type, token_for
+from tests.conftest import PASSWORD, connect, join, nothing_more, receive_type, token_for
 from tests.factories import RoomFactory, UserFactory
 
 MESSAGE_FIELDS = {
@@ -928,7 +928,7 @@ async def test_a_message_posted_over_the_api_is_delivered_live_to_every_socket(r
         assert frame["message"] == {**response.json(), "created_at": frame["message"]["created_at"]}
         assert frame["message"]["body"] == "over http"
     for socket in sockets:
-        assert await socket.receive_nothing(timeout=0.1)  # once, not twice
+        assert await nothing_more(socket, timeout=0.1)  # once, not twice
     for socket in sockets:
         await socket.disconnect()
 

@@ -9,7 +9,7 @@ from channels.testing import WebsocketCommunicator
 from chatsite.asgi import application
 from rooms import services
 from rooms.models import Message
-from tests.conftest import connect, join, receive_type
+from tests.conftest import connect, join, nothing_more, receive_type
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,7 +49,7 @@ async def test_send_is_broadcast_to_every_joined_socket_including_the_sender(roo
         assert frame["message"]["seq"] == 1
         assert frame["message"]["client_id"] == "c1"
         assert frame["message"]["kind"] == "text"
-    assert await b.receive_nothing(timeout=0.2)
+    assert await nothing_more(b, timeout=0.2)
     await a.disconnect()
     await b.disconnect()
 
@@ -87,7 +87,7 @@ async def test_rejoin_after_gap_replays_missed_messages_once(room, alice, bob):
     await post(room, alice, "four")
     frame = await receive_type(b, "message")
     assert frame["message"]["body"] == "four"
-    assert await b.receive_nothing(timeout=0.2)
+    assert await nothing_more(b, timeout=0.2)
     await b.disconnect()
 
 
@@ -107,7 +107,7 @@ async def test_a_lost_event_is_repaired_from_the_database_in_order(room, alice, 
     await post(room, alice, "arrives")
     bodies = [(await receive_type(b, "message"))["message"]["body"] for _ in range(3)]
     assert bodies == ["lost 1", "lost 2", "arrives"]
-    assert await b.receive_nothing(timeout=0.2)
+    assert await nothing_more(b, timeout=0.2)
     await b.disconnect()
 
 
@@ -125,7 +125,7 @@ async def test_an_event_already_delivered_is_dropped(room, alice, bob):
         events.room_group(room.id),
         {"type": "chat.message", "room": room.id, "seq": message.seq, "frame": replay},
     )
-    assert await b.receive_nothing(timeout=0.3)
+    assert await nothing_more(b, timeout=0.3)
     await b.disconnect()
 
 
@@ -141,7 +141,7 @@ async def test_repeated_client_id_is_stored_once_and_answered_to_the_sender_only
     await a.send_json_to(send)
     again = await receive_type(a, "message")
     assert again["message"]["id"] == first["message"]["id"]
-    assert await b.receive_nothing(timeout=0.3)
+    assert await nothing_more(b, timeout=0.3)
     assert await database_sync_to_async(Message.objects.count)() == 1
     await a.disconnect()
     await b.disconnect()
@@ -223,7 +223,7 @@ async def test_leave_unsubscribes_but_keeps_membership(room, alice, bob):
     await b.send_json_to({"type": "leave", "room": room.id})
     assert await receive_type(b, "left") == {"type": "left", "room": room.id}
     await post(room, alice, "not for you")
-    assert await b.receive_nothing(timeout=0.3)
+    assert await nothing_more(b, timeout=0.3)
     from rooms.models import Membership
 
     assert await database_sync_to_async(Membership.objects.filter(room=room, user=bob).exists)()

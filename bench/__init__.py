@@ -1,0 +1,1 @@
+"""Tools that run the site as real processes: the loopback stack and the benchmark."""

@@ -1,0 +1,410 @@
+"""A loopback topology of real server processes: N daphne workers behind no proxy,
+sharing one database and (with a Redis URL) one channels-redis layer.
+
+Used by the live tests, the browser tests and the benchmark::
+
+    with Stack(2, database_url="sqlite:///...", redis_url="redis://127.0.0.1:6379/15") as stack:
+        stack.urls      # ["http://127.0.0.1:PORT", ...]
+        stack.ws_urls   # ["ws://127.0.0.1:PORT/ws/chat/", ...] (the chat socket endpoint)
+        stack.kill_worker(0)      # SIGKILL, as a crash would
+        stack.restart_worker(0)   # back on the same port and URL
+
+Everything is bounded: start-up polls with a deadline, stop() terminates and then kills
+after a timeout and always reaps. Workers listen on 127.0.0.1 only. Each worker's
+stdout and stderr go to `<log_dir>/worker-<i>.log`; a worker that fails to start is
+reported with that path and the tail of its log.
+
+Run it by hand with ``python -m bench.stack --workers 3``: it migrates, starts the
+workers, prints their URLs and runs until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+READY_PATH = "/accounts/login/"
+WS_PATH = "/ws/chat/"
+PORT_ATTEMPTS = 3
+
+# Runs in the child before daphne replaces it (os.execv keeps the pid): ask Linux to
+# SIGKILL the worker when the process that started it dies, so a crashed or killed
+# test run never leaves servers listening. Best effort; elsewhere it does nothing.
+_LAUNCHER = """\
+import ctypes, os, signal, sys
+parent = int(sys.argv[1])
+try:
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+except (OSError, AttributeError):
+    pass
+if os.getppid() != parent:
+    sys.exit(1)
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
+
+# Stacks that have not been stopped; stopped at interpreter exit as a last resort.
+_running: set[Stack] = set()
+# Proxies from the environment must never see loopback readiness probes.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class WorkerFailed(RuntimeError):
+    """A worker did not come up (or not in time); the message names its log file."""
+
+
+def free_port() -> int:
+    """A port free right now on 127.0.0.1 (start-up retries if another process takes it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class Worker:
+    """One daphne process; keeps its port (and so its URL) across restarts."""
+
+    def __init__(self, index: int, port: int, log_path: Path) -> None:
+        self.index = index
+        self.port = port
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{HOST}:{self.port}{WS_PATH}"
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def spawn(self, *, asgi: str, env: Mapping[str, str], cwd: Path) -> None:
+        daphne = ["-m", "daphne", "-b", HOST, "-p", str(self.port), asgi]
+        if sys.platform == "linux" and threading.current_thread() is threading.main_thread():
+            # PDEATHSIG fires when the spawning *thread* exits, so only from the main one.
+            command = [sys.executable, "-c", _LAUNCHER, str(os.getpid()), *daphne]
+        else:
+            command = [sys.executable, *daphne]
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in reap()
+        self._log.write(
+            f"--- {time.strftime('%H:%M:%S')} starting worker on port {self.port}\n".encode()
+        )
+        self._log.flush()
+        self.process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in a terminal reaches us, not the workers
+        )
+
+    def signal(self, signum: int) -> None:
+        if self.alive:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signum)
+
+    def reap(self, timeout: float) -> None:
+        """Wait up to `timeout` for the process to exit, then SIGKILL it and wait."""
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=max(timeout, 0))
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+
+class Stack:
+    """N daphne workers on loopback ports. Use as a context manager, or call start()
+    and stop() (stop is idempotent and always reaps)."""
+
+    def __init__(
+        self,
+        workers: int = 2,
+        *,
+        database_url: str,
+        redis_url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        asgi: str = "chatsite.asgi:application",
+        cwd: Path | str = PROJECT_DIR,
+        log_dir: Path | str | None = None,
+        start_timeout: float = 30.0,
+        stop_timeout: float = 10.0,
+    ) -> None:
+        if workers < 1:
+            raise ValueError("A stack needs at least one worker.")
+        self.worker_count = workers
+        self.database_url = database_url
+        self.redis_url = redis_url
+        self.extra_env = dict(env or {})
+        self.asgi = asgi
+        self.cwd = Path(cwd)
+        self.log_dir = Path(log_dir) if log_dir else None
+        self.start_timeout = start_timeout
+        self.stop_timeout = stop_timeout
+        self.workers: list[Worker] = []
+
+    # --- what callers read ----------------------------------------------------------
+
+    @property
+    def urls(self) -> list[str]:
+        return [worker.url for worker in self.workers]
+
+    @property
+    def ws_urls(self) -> list[str]:
+        """The chat socket endpoint of each worker (`ws://127.0.0.1:PORT/ws/chat/`)."""
+        return [worker.ws_url for worker in self.workers]
+
+    @property
+    def ports(self) -> list[int]:
+        return [worker.port for worker in self.workers]
+
+    @property
+    def log_paths(self) -> list[Path]:
+        return [worker.log_path for worker in self.workers]
+
+    def environment(self) -> dict[str, str]:
+        """The environment every worker gets (also used to run `migrate`)."""
+        env = dict(os.environ)
+        env.pop("REDIS_URL", None)  # only the layer this stack was asked for
+        env.update(
+            DJANGO_SETTINGS_MODULE="chatsite.settings",
+            DATABASE_URL=self.database_url,
+            DEBUG="true",
+            PYTHONUNBUFFERED="1",
+        )
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        env.update(self.extra_env)
+        return env
+
+    # --- life cycle -----------------------------------------------------------------
+
+    def start(self) -> Stack:
+        if self.workers:
+            raise RuntimeError("This stack is already started.")
+        if self.log_dir is None:
+            self.log_dir = Path(tempfile.mkdtemp(prefix="chat-stack-"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        _running.add(self)
+        try:
+            for index in range(self.worker_count):
+                worker = Worker(index, free_port(), self.log_dir / f"worker-{index}.log")
+                self.workers.append(worker)
+                worker.spawn(asgi=self.asgi, env=self.environment(), cwd=self.cwd)
+            deadline = time.monotonic() + self.start_timeout
+            for worker in self.workers:
+                self._wait_ready(worker, deadline, new_port_on_conflict=True)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Terminate every worker, kill those still running after stop_timeout, reap."""
+        for worker in self.workers:
+            worker.signal(signal.SIGTERM)
+        deadline = time.monotonic() + self.stop_timeout
+        for worker in self.workers:
+            worker.reap(deadline - time.monotonic())
+        _running.discard(self)
+
+    def kill_worker(self, index: int) -> None:
+        """SIGKILL one worker, as a crash or an OOM kill would; its sockets just drop."""
+        worker = self.workers[index]
+        worker.signal(signal.SIGKILL)
+        worker.reap(self.stop_timeout)
+
+    def restart_worker(self, index: int) -> None:
+        """Stop the worker if it runs, then start it again on the same port."""
+        worker = self.workers[index]
+        worker.signal(signal.SIGTERM)
+        worker.reap(self.stop_timeout)
+        worker.spawn(asgi=self.asgi, env=self.environment(), cwd=self.cwd)
+        try:
+            self._wait_ready(worker, time.monotonic() + self.start_timeout)
+        except BaseException:
+            worker.signal(signal.SIGKILL)
+            worker.reap(self.stop_timeout)
+            raise
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- helpers --------------------------------------------------------------------
+
+    def _wait_ready(self, worker: Worker, deadline: float, *, new_port_on_conflict=False):
+        """Poll GET /accounts/login/ until it answers below 500, the worker exits, or the
+        deadline passes. A worker that lost its port to another process is moved to a
+        fresh one (start-up only: a restart keeps its URL or fails)."""
+        attempts = 1
+        while True:
+            if not worker.alive:
+                worker.reap(0)
+                log = _tail(worker.log_path)
+                if new_port_on_conflict and "Listen failure" in log and attempts < PORT_ATTEMPTS:
+                    attempts += 1
+                    worker.port = free_port()
+                    worker.spawn(asgi=self.asgi, env=self.environment(), cwd=self.cwd)
+                    continue
+                raise WorkerFailed(
+                    f"worker {worker.index} exited with status {worker.process.returncode} "
+                    f"before answering; log: {worker.log_path}\n{log}"
+                )
+            status = self._probe(worker)
+            if status is not None and status < 500:
+                return
+            if status is not None:
+                raise WorkerFailed(
+                    f"worker {worker.index} answered {READY_PATH} with {status}; "
+                    f"log: {worker.log_path}\n{_tail(worker.log_path)}"
+                )
+            if time.monotonic() > deadline:
+                raise WorkerFailed(
+                    f"worker {worker.index} did not answer {worker.url}{READY_PATH} within "
+                    f"{self.start_timeout:g}s; log: {worker.log_path}\n{_tail(worker.log_path)}"
+                )
+            time.sleep(0.1)
+
+    @staticmethod
+    def _probe(worker: Worker) -> int | None:
+        """The HTTP status of the readiness page, or None if nothing answers yet."""
+        try:
+            with _opener.open(worker.url + READY_PATH, timeout=2) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+        except (urllib.error.URLError, OSError):
+            return None
+
+
+@atexit.register
+def _stop_forgotten_stacks() -> None:
+    for stack in list(_running):
+        stack.stop()
+
+
+# --- command line ---------------------------------------------------------------------
+
+
+def migrate(*, database_url: str, redis_url: str | None, cwd: Path = PROJECT_DIR) -> None:
+    env = Stack(1, database_url=database_url, redis_url=redis_url).environment()
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=cwd,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.stack",
+        description="Migrate, start N daphne workers on loopback and run until Ctrl-C.",
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", f"sqlite:///{PROJECT_DIR / 'db.sqlite3'}"),
+    )
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or None)
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="NAME=VALUE", help="extra worker setting"
+    )
+    parser.add_argument("--log-dir", default=None)
+    parser.add_argument("--start-timeout", type=float, default=60.0)
+    parser.add_argument("--no-migrate", action="store_true")
+    args = parser.parse_args(argv)
+
+    extra_env = {}
+    for item in args.env:
+        name, separator, value = item.partition("=")
+        if not separator or not name:
+            parser.error(f"--env takes NAME=VALUE, got {item!r}")
+        extra_env[name] = value
+    if args.workers > 1 and not args.redis_url:
+        print(
+            "warning: no --redis-url: each worker has its own in-memory channel layer, "
+            "so sockets on different workers do not hear each other",
+            file=sys.stderr,
+        )
+
+    # SIGTERM (from a supervisor or `kill`) shuts down as cleanly as Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    if not args.no_migrate:
+        migrate(database_url=args.database_url, redis_url=args.redis_url)
+    stack = Stack(
+        args.workers,
+        database_url=args.database_url,
+        redis_url=args.redis_url,
+        env=extra_env,
+        log_dir=args.log_dir,
+        start_timeout=args.start_timeout,
+    )
+    try:
+        stack.start()
+        print(f"logs: {stack.log_dir}")
+        for worker in stack.workers:
+            print(f"worker {worker.index}: {worker.url}  {worker.ws_url}")
+        print("Ctrl-C to stop.", flush=True)
+        reported: set[int] = set()
+        while True:
+            time.sleep(1)
+            for worker in stack.workers:
+                if not worker.alive and worker.index not in reported:
+                    reported.add(worker.index)
+                    print(
+                        f"worker {worker.index} exited; log: {worker.log_path}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    except KeyboardInterrupt:
+        print("stopping", file=sys.stderr)
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
