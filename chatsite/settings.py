@@ -234,6 +234,9 @@ CHAT_TICKET_TTL = env_int("CHAT_TICKET_TTL", 30)
 CHAT_JOIN_NOTICES = env_bool("CHAT_JOIN_NOTICES", False)
 # How long authors may edit or delete their own messages (seconds; moderators always can).
 CHAT_EDIT_WINDOW = env_int("CHAT_EDIT_WINDOW", 3600)
+# A socket (or a whole server process) that vanishes without a goodbye drops out of
+# presence within this many seconds; sockets refresh their entry every third of it.
+CHAT_PRESENCE_TTL = env_int("CHAT_PRESENCE_TTL", 90)
 # A temporary public room closes after this many idle seconds.
 CHAT_EPHEMERAL_IDLE = env_int("CHAT_EPHEMERAL_IDLE", 1800)
 # Each server process closes idle temporary rooms every minute (rooms/cleanup.py).

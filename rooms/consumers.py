@@ -354,7 +354,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Refresh this socket's presence so it outlives the TTL; prune the dead."""
         store = presence.store()
         while True:
-            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+            await asyncio.sleep(presence.heartbeat_seconds())
             for room_id in [SITE, *self.joined]:
                 try:
                     await store.add(room_id, self.user.pk, self.user.username, self.channel_name)

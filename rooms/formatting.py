@@ -29,7 +29,11 @@ ALLOWED_TAGS = {
     "li",
     "span",
 }
-ALLOWED_ATTRIBUTES = {"a": {"href", "title", "target"}, "span": {"class", "data-mention"}}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "target"},
+    "ol": {"start"},
+    "span": {"class", "data-mention"},
+}
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.+-]{1,150})")
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).disable(
@@ -54,11 +58,18 @@ def _mark_mentions(html: str) -> str:
                 in_code = max(0, in_code - 1)
             continue
         if not in_code:
-            parts[index] = MENTION.sub(
-                lambda m: f'<span class="mention" data-mention="{m.group(1)}">@{m.group(1)}</span>',
-                part,
-            )
+            parts[index] = MENTION.sub(_mention_span, part)
     return "".join(parts)
+
+
+def _mention_span(match: re.Match[str]) -> str:
+    # "ask @bob." mentions bob: a sentence's full stop stays outside, as
+    # mentioned_usernames() strips it.
+    name = match.group(1).rstrip(".")
+    if not name:
+        return match.group(0)
+    trailing = match.group(1)[len(name) :]
+    return f'<span class="mention" data-mention="{name}">@{name}</span>{trailing}'
 
 
 @lru_cache(maxsize=20_000)

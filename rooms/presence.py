@@ -2,7 +2,7 @@
 
 Each socket registers (room, user, channel) with an expiry and refreshes it on a
 heartbeat, so a socket or a whole process that dies without a goodbye drops out
-within PRESENCE_TTL seconds. With REDIS_URL the entries live in one Redis sorted set
+within CHAT_PRESENCE_TTL seconds. With REDIS_URL the entries live in one Redis sorted set
 per room (score = expiry); without it, in this process's memory (one process only).
 A user is online in a room while any of their sockets' entries is live.
 """
@@ -15,8 +15,16 @@ from typing import Protocol
 from django.conf import settings
 
 SITE = 0  # the "room" every socket registers in while connected at all
-PRESENCE_TTL = 90
-HEARTBEAT_SECONDS = 30
+
+
+def ttl() -> int:
+    """Seconds an entry lives without a heartbeat (CHAT_PRESENCE_TTL, default 90)."""
+    return settings.CHAT_PRESENCE_TTL
+
+
+def heartbeat_seconds() -> float:
+    """Each socket refreshes its entries three times per TTL."""
+    return settings.CHAT_PRESENCE_TTL / 3
 
 
 def _member(user_id: int, username: str, channel: str) -> str:
@@ -41,7 +49,7 @@ class MemoryPresence:
 
     async def add(self, room_id: int, user_id: int, username: str, channel: str) -> None:
         self.rooms.setdefault(room_id, {})[_member(user_id, username, channel)] = (
-            time.time() + PRESENCE_TTL
+            time.time() + ttl()
         )
 
     async def remove(self, room_id: int, user_id: int, username: str, channel: str) -> None:
@@ -101,8 +109,8 @@ class RedisPresence:
         client = self._client()
         key = self._key(room_id)
         async with client.pipeline(transaction=False) as pipe:
-            pipe.zadd(key, {_member(user_id, username, channel): time.time() + PRESENCE_TTL})
-            pipe.expire(key, PRESENCE_TTL * 2)
+            pipe.zadd(key, {_member(user_id, username, channel): time.time() + ttl()})
+            pipe.expire(key, ttl() * 2)
             await pipe.execute()
 
     async def remove(self, room_id: int, user_id: int, username: str, channel: str) -> None:

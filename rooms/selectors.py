@@ -10,7 +10,7 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 from rooms.errors import InvalidInput, MessageNotFound, RoomNotFound
-from rooms.models import Membership, Mention, Message, Room
+from rooms.models import Membership, Mention, Message, ModerationAction, Room
 
 
 def room_get_visible(*, user: User, room_id: int) -> Room:
@@ -280,3 +280,17 @@ def room_members(*, room: Room) -> list[Membership]:
     order = {Membership.Role.OWNER: 0, Membership.Role.MODERATOR: 1, Membership.Role.MEMBER: 2}
     rows = list(Membership.objects.filter(room=room).select_related("user"))
     return sorted(rows, key=lambda m: (order.get(m.role, 3), m.user.username))
+
+
+def mute_reason(*, room: Room, user: User) -> str:
+    """Why the member is muted in the room: the reason given with the latest mute in the
+    audit log ("" if none was given)."""
+    reason = (
+        ModerationAction.objects.filter(
+            room=room, target_user=user, action=ModerationAction.Action.MUTE
+        )
+        .order_by("-created", "-id")
+        .values_list("reason", flat=True)
+        .first()
+    )
+    return reason or ""

@@ -189,7 +189,8 @@ def _ensure_can_post(*, room: Room, author: User) -> None:
         raise Locked("This room is locked: only its moderators can post.")
     if membership.muted_until is not None and membership.muted_until > timezone.now():
         until = membership.muted_until.isoformat()
-        raise Muted(f"You are muted in this room until {until}.", until=until)
+        reason = selectors.mute_reason(room=room, user=author)
+        raise Muted(f"You are muted in this room until {until}.", until=until, reason=reason)
 
 
 def message_post(

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from rooms import selectors, services
+from rooms import moderation, selectors, services
 from rooms.errors import ChatError, RoomNotFound
 from rooms.forms import ConferenceForm, InviteForm, RoomForm
 
@@ -50,12 +52,39 @@ def _visible_or_404(request, room_id: int):
 
 @login_required
 def room_detail(request, room_id: int):
+    """The room page. Besides the room it hands the script where this reader left off
+    (read before the socket's join marks everything read), their role and any mute."""
     room = _visible_or_404(request, room_id)
-    members = selectors.room_member_usernames(room=room) if room.is_private else None
+    membership = selectors.membership_get(user=request.user, room=room)
+    muted = (
+        membership is not None
+        and membership.muted_until is not None
+        and membership.muted_until > timezone.now()
+    )
     return render(
         request,
         "rooms/detail.html",
-        {"room": room, "members": members, "invite_form": InviteForm()},
+        {
+            "room": room,
+            "members": selectors.room_member_usernames(room=room) if room.is_private else None,
+            "invite_form": InviteForm(),
+            "last_read_seq": membership.last_read_seq if membership is not None else "",
+            "can_moderate": moderation.can_moderate(user=request.user, room=room),
+            "edit_window": settings.CHAT_EDIT_WINDOW,
+            "muted_until": membership.muted_until if muted else None,
+            "muted_reason": selectors.mute_reason(room=room, user=request.user) if muted else "",
+            "notifications_muted": membership is not None and membership.notifications_muted,
+        },
+    )
+
+
+@login_required
+def mention_list(request):
+    """Messages that @mention me, newest first, each linking to its room."""
+    return render(
+        request,
+        "rooms/mentions.html",
+        {"mentions": selectors.mentions_for_user(user=request.user)},
     )
 
 

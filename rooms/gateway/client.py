@@ -1,22 +1,4 @@
-"""The TCP gateway: chat rooms for line clients (netcat, telnet, scripts).
-
-One connection is one user in one room. The first line is JSON,
-`{"token": "...", "room": id or "public room name"}` (add `"json": true` for the
-program mode); after it every line the client sends is a message, and every message in
-the room arrives as one line, `[HH:MM] author: body`. docs/clients.md is the protocol.
-
-Thin like the socket consumer: it authenticates with accounts.services, enters and
-posts through rooms.services, reads through rooms.selectors, and hears the room on
-the channel layer, so line clients and browsers share rooms. Its one piece of logic is
-the consumer's ordering rule: remember the last seq delivered, drop what was already
-delivered, and fill any gap from the database first, so each message arrives once and
-in order even if the channel layer loses or reorders an event.
-
-Everything a client can make grow is bounded: the first line must come within
-FIRST_LINE_TIMEOUT, a line is at most `line_max_bytes`, and a client that does not read
-has at most `queue_lines` lines waiting for it before it is dropped; the server and
-the other clients never wait for it.
-"""
+"""One TCP connection of the gateway: a user in a room, from first line to goodbye."""
 
 from __future__ import annotations
 
@@ -24,36 +6,36 @@ import asyncio
 import contextlib
 import json
 import logging
-import socket
 from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
 from accounts import services as account_services
 from accounts.models import User
 from rooms import commands, events, presence, selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
+from rooms.gateway.protocol import (
+    TOO_LONG,
+    FirstLineError,
+    LineTooLong,
+    parse_first_line,
+    read_lines,
+    text_line,
+)
 from rooms.models import Room
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from rooms.gateway.server import Gateway
 
-# A 4,000-character body is at most 16,000 bytes of UTF-8; the rest is for JSON mode.
-LINE_MAX_BYTES = 16 * 1024
-QUEUE_LINES = 256
-MAX_CLIENTS = 1000
-FIRST_LINE_TIMEOUT = 30.0
-# How long a replay (history, or everything after `after`) waits for a client to make
-# room in its queue; live messages never wait: a full queue drops the client at once.
+log = logging.getLogger("rooms.gateway")
+
+# How long a replay (history, everything after `after`, a gap) waits for the client to
+# make room in its queue; live lines never wait: a full queue drops the client at once.
 REPLAY_WAIT = 30.0
-HISTORY_DEFAULT = 20
 REPLAY_BATCH = 500
-READ_CHUNK = 64 * 1024
-
-FIRST_LINE_HELP = 'The first line must be JSON: {"token": "...", "room": id or "name"}.'
 UNAUTHORIZED = "That token is not valid."
 
 
@@ -66,6 +48,11 @@ def in_thread(function):
 @in_thread
 def _authenticate(token: str) -> User | None:
     return account_services.token_authenticate(secret=token)
+
+
+@in_thread
+def _seen(user_id: int) -> None:
+    account_services.user_seen(user_id=user_id)
 
 
 @in_thread
@@ -113,105 +100,12 @@ def _post(user: User, room_id: int, body: Any, client_id: Any) -> tuple[dict[str
     return wire.message_dict(message), created
 
 
-class LineTooLong:
-    """Stands in for a line longer than the limit; its bytes were discarded."""
-
-
-TOO_LONG = LineTooLong()
-
-
-async def read_lines(
-    reader: asyncio.StreamReader, limit: int
-) -> AsyncIterator[bytes | LineTooLong]:
-    """Lines without their line ending. A line over `limit` bytes is discarded as it
-    arrives (never held in memory) and yields TOO_LONG once; the next line is read
-    normally. Unlike StreamReader.readline, the tail of an over-long line is never
-    mistaken for a line of its own."""
-    buffer = bytearray()
-    discarding = False
-    while True:
-        chunk = await reader.read(READ_CHUNK)
-        if not chunk:
-            if buffer and not discarding:
-                yield bytes(buffer).rstrip(b"\r")
-            return
-        buffer += chunk
-        while True:
-            end = buffer.find(b"\n")
-            if end < 0:
-                if len(buffer) > limit + 1:  # + 1 for a \r before the \n still to come
-                    if not discarding:
-                        discarding = True
-                        yield TOO_LONG
-                    buffer.clear()
-                break
-            line = bytes(buffer[:end]).rstrip(b"\r")
-            del buffer[: end + 1]
-            if discarding:
-                discarding = False
-            elif len(line) > limit:
-                yield TOO_LONG
-            else:
-                yield line
-
-
-def text_line(message: dict[str, Any]) -> str:
-    """`[HH:MM] author: body` (UTC), one line: newlines in a body become " ↵ "."""
-    when = datetime.fromisoformat(message["created_at"]).strftime("%H:%M")
-    body = "(message removed)" if message["deleted"] else message["body"]
-    body = body.replace("\n", " \u21b5 ")
-    if message["kind"] == "system" or message["author"] is None:
-        return f"[{when}] * {body}"
-    if message["kind"] == "action":
-        return f"[{when}] * {message['author']} {body}"
-    return f"[{when}] {message['author']}: {body}"
-
-
 class ClientGone(Exception):
     """The client is being disconnected; `reason` is logged."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-
-
-class FirstLineError(Exception):
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code = code
-        self.detail = detail
-
-
-def parse_first_line(line: bytes) -> dict[str, Any]:
-    """The checked fields of the first line, or FirstLineError."""
-    try:
-        data = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
-        raise FirstLineError("invalid", FIRST_LINE_HELP) from None
-    if not isinstance(data, dict):
-        raise FirstLineError("invalid", FIRST_LINE_HELP)
-    json_mode = data.get("json", False)
-    if not isinstance(json_mode, bool):
-        raise FirstLineError("invalid", '"json" must be true or false.')
-    token = data.get("token")
-    if not isinstance(token, str) or not token:
-        raise FirstLineError("invalid", f'"token" is missing. {FIRST_LINE_HELP}')
-    room = data.get("room")
-    if isinstance(room, bool) or not isinstance(room, int | str) or room == "":
-        raise FirstLineError("invalid", '"room" must be a room id or a public room name.')
-    fields: dict[str, Any] = {"token": token, "room": room, "json": json_mode}
-    for name in ("after", "history"):
-        value = data.get(name)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
-        ):
-            raise FirstLineError("invalid", f'"{name}" must be a non-negative integer.')
-        fields[name] = value
-    history = fields["history"]
-    fields["history"] = (
-        HISTORY_DEFAULT if history is None else history and selectors.clamp_limit(history)
-    )
-    return fields
 
 
 class GatewayClient:
@@ -230,6 +124,7 @@ class GatewayClient:
         self.user: User | None = None
         self.room: Room | None = None
         self.channel: str | None = None
+        self.on_site = False  # registered as online on the site (presence.SITE)
         self.groups: list[str] = []
         self.last_seq = 0  # the newest seq delivered to this client
         self.task: asyncio.Task | None = None
@@ -326,6 +221,11 @@ class GatewayClient:
         if self.user is None:
             self._error("unauthorized", UNAUTHORIZED)
             return "bad token"
+        limit = settings.CHAT_SOCKETS_PER_USER
+        if await presence.store().sockets_of(presence.SITE, self.user.pk) >= limit:
+            # The same cap as the socket's: a line connection counts as a socket.
+            self._error("too_many_sockets", f"At most {limit} open connections per user.")
+            return "too many connections"
         try:
             await self._join(fields)
         except ChatError as error:
@@ -337,6 +237,9 @@ class GatewayClient:
         layer = self.gateway.layer
         self.channel = await layer.new_channel(prefix="gateway")
         await self._subscribe(events.user_group(self.user.pk))
+        store = presence.store()
+        await store.add(presence.SITE, self.user.pk, self.user.username, self.channel)
+        self.on_site = True
         room_id = await _resolve_room(fields["room"])
         # Subscribe before reading, as the consumer does: a message committed after the
         # read arrives as an event, and one also in the read is dropped by its seq.
@@ -345,7 +248,7 @@ class GatewayClient:
             self.user, room_id, fields["after"], fields["history"]
         )
         self.room = room
-        store = presence.store()
+        online_before = await store.online(room.pk)
         await store.add(room.pk, self.user.pk, self.user.username, self.channel)
         online = await store.online(room.pk)
         if self.json_mode:
@@ -375,7 +278,8 @@ class GatewayClient:
             # The room row was read before the history, so max() covers a message
             # committed in between; anything newer arrives as an event.
             self.last_seq = max([room.last_seq, *seqs])
-        await events.apresence_changed(room_id=room.pk, online=online)
+        if online != online_before:  # only a change is news, as for a socket
+            await events.apresence_changed(room_id=room.pk)
         if has_more:
             await self._catch_up(up_to=None)
 
@@ -384,18 +288,26 @@ class GatewayClient:
         self.groups.append(group)
 
     async def _leave(self) -> None:
-        """Unsubscribe and drop out of presence; safe on a half-set-up client."""
+        """Unsubscribe and drop out of presence, as a closing socket does; safe on a
+        client refused half-way."""
+        if self.channel is None:
+            return  # refused before it subscribed to anything
         layer = self.gateway.layer
+        store = presence.store()
+        user_id, username = self.user.pk, self.user.username
         try:
             async with asyncio.timeout(5):
                 for group in self.groups:
                     await layer.group_discard(group, self.channel)
                 if self.room is not None:
-                    store = presence.store()
-                    await store.remove(self.room.pk, self.user.pk, self.user.username, self.channel)
-                    await events.apresence_changed(
-                        room_id=self.room.pk, online=await store.online(self.room.pk)
-                    )
+                    online_before = await store.online(self.room.pk)
+                    await store.remove(self.room.pk, user_id, username, self.channel)
+                    if await store.online(self.room.pk) != online_before:
+                        await events.apresence_changed(room_id=self.room.pk)
+                if self.on_site:
+                    await store.remove(presence.SITE, user_id, username, self.channel)
+                    if username not in await store.online(presence.SITE):
+                        await _seen(user_id)
         except Exception:
             # Group membership and presence expire by themselves; log and move on.
             log.warning("gateway: cleaning up after %s failed", self.peer, exc_info=True)
@@ -554,6 +466,9 @@ class GatewayClient:
             raise ClientGone("removed from the room")
 
     async def on_close(self, event: dict[str, Any]) -> None:
+        if event.get("code") == 4403:
+            self._error("unauthorized", "Your account was deactivated.")
+            raise ClientGone("account deactivated")
         self._error("unauthorized", "You were signed out.")
         raise ClientGone("signed out")
 
@@ -567,14 +482,18 @@ class GatewayClient:
     }
 
     async def _heartbeat(self) -> None:
-        """Keep this connection's presence entry alive, as a socket's heartbeat does."""
+        """Keep this connection's presence alive past the TTL and prune the dead, as a
+        socket's heartbeat does."""
         store = presence.store()
         while True:
             await asyncio.sleep(presence.HEARTBEAT_SECONDS)
-            try:
-                await store.add(self.room.pk, self.user.pk, self.user.username, self.channel)
-            except Exception:
-                log.warning("gateway: presence heartbeat failed", exc_info=True)
+            for room_id in (presence.SITE, self.room.pk):
+                try:
+                    await store.add(room_id, self.user.pk, self.user.username, self.channel)
+                    if await store.prune(room_id) and room_id != presence.SITE:
+                        await events.apresence_changed(room_id=room_id)
+                except Exception:
+                    log.warning("gateway: presence heartbeat failed", exc_info=True)
 
     # --- to the client -----------------------------------------------------------------
 
@@ -610,56 +529,3 @@ class GatewayClient:
 
     def _too_long_detail(self) -> str:
         return f"Line too long: the limit is {self.gateway.line_max_bytes} bytes."
-
-
-class Gateway:
-    """The asyncio TCP server: `await start(host, port)`, later `await stop()`."""
-
-    def __init__(
-        self,
-        *,
-        line_max_bytes: int = LINE_MAX_BYTES,
-        queue_lines: int = QUEUE_LINES,
-        max_clients: int = MAX_CLIENTS,
-        first_line_timeout: float = FIRST_LINE_TIMEOUT,
-    ) -> None:
-        self.line_max_bytes = line_max_bytes
-        self.queue_lines = queue_lines
-        self.max_clients = max_clients
-        self.first_line_timeout = first_line_timeout
-        self.layer = get_channel_layer()
-        self.server: asyncio.Server | None = None
-        self.clients: set[GatewayClient] = set()
-
-    async def start(self, host: str, port: int) -> tuple[str, int]:
-        """Listen; returns the address bound (port 0 picks a free port)."""
-        self.server = await asyncio.start_server(self._accept, host, port)
-        return self.server.sockets[0].getsockname()[:2]
-
-    async def stop(self) -> None:
-        """Stop listening, say goodbye to every client and wait (boundedly) for them."""
-        if self.server is not None:
-            self.server.close()
-        tasks = [client.task for client in self.clients if client.task is not None]
-        for client in list(self.clients):
-            client.shutdown()
-        if tasks:
-            await asyncio.wait(tasks, timeout=10)
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            # Notice peers that vanished without a word (a dead laptop, a pulled cable).
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-        if len(self.clients) >= self.max_clients:
-            writer.write(b"! The server is full; try again later.\n")
-            writer.close()
-            return
-        client = GatewayClient(self, reader, writer)
-        self.clients.add(client)
-        try:
-            await client.run()
-        except asyncio.CancelledError:
-            pass  # stop() ended this connection; run() has closed it
-        finally:
-            self.clients.discard(client)
