@@ -26,6 +26,6 @@ def test_docker_compose_file_is_valid_and_has_the_whole_stack(tmp_path):
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    for service in ("postgres:", "redis:", "migrate:", "web:", "nginx:"):
+    for service in ("postgres:", "redis:", "migrate:", "web:", "gateway:", "nginx:"):
         assert f"\n  {service}" in result.stdout
     assert "healthcheck" in result.stdout

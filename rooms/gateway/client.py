@@ -486,7 +486,7 @@ class GatewayClient:
         socket's heartbeat does."""
         store = presence.store()
         while True:
-            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+            await asyncio.sleep(presence.heartbeat_seconds())
             for room_id in (presence.SITE, self.room.pk):
                 try:
                     await store.add(room_id, self.user.pk, self.user.username, self.channel)
