@@ -26,7 +26,6 @@ from rooms.models import Message
 
 log = logging.getLogger(__name__)
 
-SITE = presence.SITE
 JOIN_REPLAY_BATCH = 500
 TYPING_INTERVAL = 3.0  # seconds between typing events from one socket for one room
 MAX_ROOMS_PER_SOCKET = 200
@@ -103,8 +102,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.user.pk,
             self.scope.get("auth_method"),
         )
-        store = presence.store()
-        if await store.sockets_of(SITE, self.user.pk) >= settings.CHAT_SOCKETS_PER_USER:
+        if not await presence.site_has_room_for(self.user.pk):
             log.warning(
                 "socket id=%s refused: too many sockets user=%s", self.socket_id, self.user.pk
             )
@@ -118,8 +116,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         session_key = self.scope.get("chat_session_key")
         if session_key:
             await self.channel_layer.group_add(events.session_group(session_key), self.channel_name)
-        # Room 0 is the whole site: "online" on profiles and member lists.
-        await store.add(SITE, self.user.pk, self.user.username, self.channel_name)
+        # Being on the site at all: "online" on profiles and member lists.
+        await presence.site_enter(self.user.pk, self.user.username, self.channel_name)
         self.heartbeat_task = asyncio.create_task(self._heartbeat())
         cleanup.ensure_background_loop()
 
@@ -129,9 +127,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user is None or not self.user.is_authenticated:
             return
         log.info("socket id=%s closed user=%s code=%s", self.socket_id, self.user.pk, code)
-        store = presence.store()
-        await store.remove(SITE, self.user.pk, self.user.username, self.channel_name)
-        if self.user.username not in await store.online(SITE):
+        if await presence.site_leave(self.user.pk, self.user.username, self.channel_name):
             await _seen(self.user.pk)
         for room_id in list(self.joined):
             await self._unsubscribe(room_id)
@@ -195,10 +191,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # committed in between; anything newer arrives as an event.
             last = max([room.last_seq, *seqs])
         self.joined[room_id] = last
-        store = presence.store()
-        online_before = await store.online(room_id)
-        await store.add(room_id, self.user.pk, self.user.username, self.channel_name)
-        online = await store.online(room_id)
+        online = await presence.room_enter(
+            room_id, self.user.pk, self.user.username, self.channel_name
+        )
         await self.send(
             text_data=wire.frame(
                 "joined",
@@ -210,10 +205,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 last_rev=room.last_rev,
             )
         )
-        if online != online_before:
-            # Only a change is news: another tab of someone already online would cost
-            # a frame to every socket in the room, and a burst of N joins N*N frames.
-            await events.apresence_changed(room_id=room_id)
         if has_more and changed_after is None:
             await self._catch_up(room_id)
 
@@ -343,25 +334,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _unsubscribe(self, room_id: int) -> None:
         self.joined.pop(room_id, None)
         await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
-        store = presence.store()
-        online_before = await store.online(room_id)
-        await store.remove(room_id, self.user.pk, self.user.username, self.channel_name)
-        online = await store.online(room_id)
-        if online != online_before:  # the user's other tabs keep them online
-            await events.apresence_changed(room_id=room_id)
+        await presence.room_leave(room_id, self.user.pk, self.user.username, self.channel_name)
 
     async def _heartbeat(self) -> None:
-        """Refresh this socket's presence so it outlives the TTL; prune the dead."""
-        store = presence.store()
         while True:
             await asyncio.sleep(presence.heartbeat_seconds())
-            for room_id in [SITE, *self.joined]:
-                try:
-                    await store.add(room_id, self.user.pk, self.user.username, self.channel_name)
-                    if await store.prune(room_id) and room_id != SITE:
-                        await events.apresence_changed(room_id=room_id)
-                except Exception:
-                    log.warning("presence heartbeat failed for room %s", room_id, exc_info=True)
+            try:
+                await presence.heartbeat(
+                    list(self.joined), self.user.pk, self.user.username, self.channel_name
+                )
+            except Exception:
+                log.warning("socket id=%s presence heartbeat failed", self.socket_id, exc_info=True)
 
     async def _error(self, code: str, detail: str, *, ref: str | None = None, **extra: Any):
         await self.send(text_data=wire.frame("error", code=code, detail=detail, ref=ref, **extra))

@@ -138,3 +138,54 @@ def store() -> PresenceStore:
     if url not in _stores:
         _stores[url] = RedisPresence(url) if url else MemoryPresence()
     return _stores[url]
+
+
+# --- What a connection does: shared by the chat socket and the TCP gateway ------------
+
+
+async def _announce(room_id: int) -> None:
+    from rooms import events  # events reads presence to announce it
+
+    await events.apresence_changed(room_id=room_id)
+
+
+async def site_has_room_for(user_id: int) -> bool:
+    """Whether the user may open one more connection (CHAT_SOCKETS_PER_USER)."""
+    return await store().sockets_of(SITE, user_id) < settings.CHAT_SOCKETS_PER_USER
+
+
+async def site_enter(user_id: int, username: str, channel: str) -> None:
+    await store().add(SITE, user_id, username, channel)
+
+
+async def site_leave(user_id: int, username: str, channel: str) -> bool:
+    """Drop the connection from the site; True if that was the user's last one."""
+    await store().remove(SITE, user_id, username, channel)
+    return username not in await store().online(SITE)
+
+
+async def room_enter(room_id: int, user_id: int, username: str, channel: str) -> list[str]:
+    """Register the connection in the room; announce the list if it changed (another tab
+    of someone already online is no news). Returns who is online now."""
+    before = await store().online(room_id)
+    await store().add(room_id, user_id, username, channel)
+    online = await store().online(room_id)
+    if online != before:
+        await _announce(room_id)
+    return online
+
+
+async def room_leave(room_id: int, user_id: int, username: str, channel: str) -> None:
+    before = await store().online(room_id)
+    await store().remove(room_id, user_id, username, channel)
+    if await store().online(room_id) != before:  # the user's other tabs keep them online
+        await _announce(room_id)
+
+
+async def heartbeat(room_ids: list[int], user_id: int, username: str, channel: str) -> None:
+    """Refresh the connection's entries so they outlive the TTL, and prune the dead
+    (a vanished socket or process), announcing the rooms that lost someone."""
+    for room_id in [SITE, *room_ids]:
+        await store().add(room_id, user_id, username, channel)
+        if await store().prune(room_id) and room_id != SITE:
+            await _announce(room_id)

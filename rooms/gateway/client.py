@@ -221,9 +221,9 @@ class GatewayClient:
         if self.user is None:
             self._error("unauthorized", UNAUTHORIZED)
             return "bad token"
-        limit = settings.CHAT_SOCKETS_PER_USER
-        if await presence.store().sockets_of(presence.SITE, self.user.pk) >= limit:
+        if not await presence.site_has_room_for(self.user.pk):
             # The same cap as the socket's: a line connection counts as a socket.
+            limit = settings.CHAT_SOCKETS_PER_USER
             self._error("too_many_sockets", f"At most {limit} open connections per user.")
             return "too many connections"
         try:
@@ -237,8 +237,7 @@ class GatewayClient:
         layer = self.gateway.layer
         self.channel = await layer.new_channel(prefix="gateway")
         await self._subscribe(events.user_group(self.user.pk))
-        store = presence.store()
-        await store.add(presence.SITE, self.user.pk, self.user.username, self.channel)
+        await presence.site_enter(self.user.pk, self.user.username, self.channel)
         self.on_site = True
         room_id = await _resolve_room(fields["room"])
         # Subscribe before reading, as the consumer does: a message committed after the
@@ -248,9 +247,7 @@ class GatewayClient:
             self.user, room_id, fields["after"], fields["history"]
         )
         self.room = room
-        online_before = await store.online(room.pk)
-        await store.add(room.pk, self.user.pk, self.user.username, self.channel)
-        online = await store.online(room.pk)
+        online = await presence.room_enter(room.pk, self.user.pk, self.user.username, self.channel)
         if self.json_mode:
             await self._replay(
                 wire.frame(
@@ -278,8 +275,6 @@ class GatewayClient:
             # The room row was read before the history, so max() covers a message
             # committed in between; anything newer arrives as an event.
             self.last_seq = max([room.last_seq, *seqs])
-        if online != online_before:  # only a change is news, as for a socket
-            await events.apresence_changed(room_id=room.pk)
         if has_more:
             await self._catch_up(up_to=None)
 
@@ -293,21 +288,15 @@ class GatewayClient:
         if self.channel is None:
             return  # refused before it subscribed to anything
         layer = self.gateway.layer
-        store = presence.store()
         user_id, username = self.user.pk, self.user.username
         try:
             async with asyncio.timeout(5):
                 for group in self.groups:
                     await layer.group_discard(group, self.channel)
                 if self.room is not None:
-                    online_before = await store.online(self.room.pk)
-                    await store.remove(self.room.pk, user_id, username, self.channel)
-                    if await store.online(self.room.pk) != online_before:
-                        await events.apresence_changed(room_id=self.room.pk)
-                if self.on_site:
-                    await store.remove(presence.SITE, user_id, username, self.channel)
-                    if username not in await store.online(presence.SITE):
-                        await _seen(user_id)
+                    await presence.room_leave(self.room.pk, user_id, username, self.channel)
+                if self.on_site and await presence.site_leave(user_id, username, self.channel):
+                    await _seen(user_id)
         except Exception:
             # Group membership and presence expire by themselves; log and move on.
             log.warning("gateway: cleaning up after %s failed", self.peer, exc_info=True)
@@ -484,16 +473,14 @@ class GatewayClient:
     async def _heartbeat(self) -> None:
         """Keep this connection's presence alive past the TTL and prune the dead, as a
         socket's heartbeat does."""
-        store = presence.store()
         while True:
             await asyncio.sleep(presence.heartbeat_seconds())
-            for room_id in (presence.SITE, self.room.pk):
-                try:
-                    await store.add(room_id, self.user.pk, self.user.username, self.channel)
-                    if await store.prune(room_id) and room_id != presence.SITE:
-                        await events.apresence_changed(room_id=room_id)
-                except Exception:
-                    log.warning("gateway: presence heartbeat failed", exc_info=True)
+            try:
+                await presence.heartbeat(
+                    [self.room.pk], self.user.pk, self.user.username, self.channel
+                )
+            except Exception:
+                log.warning("gateway: presence heartbeat failed", exc_info=True)
 
     # --- to the client -----------------------------------------------------------------
 
