@@ -16,7 +16,6 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ import pytest
 
 from bench.stack import PROJECT_DIR, Stack
 from tests.live import conftest as live
+from tests.live.recording import Recording
 
 # The live fixtures (workers, people, rooms, WebSockets), for this directory too.
 channel_prefix = live.channel_prefix
@@ -111,7 +111,7 @@ def gateway_problems(gateway: GatewayProcess) -> list[str]:
     ]
 
 
-class LineClient:
+class LineClient(Recording):
     """A TCP line client. A reader task records every line, so a test can wait for a
     condition over everything received so far."""
 
@@ -156,24 +156,8 @@ class LineClient:
         self.writer.write(line if line.endswith(b"\n") else line + b"\n")
         await self.writer.drain()
 
-    async def wait_for(self, predicate: Callable[[], Any], *, what: str, within: float = 15):
-        """The first truthy value of predicate(), re-checked on every line."""
-        try:
-            async with asyncio.timeout(within):
-                while True:
-                    result = predicate()
-                    if result:
-                        return result
-                    if self.closed.is_set():
-                        raise AssertionError(
-                            f"{self.label}: closed while waiting for {what}; got {self.lines[-5:]}"
-                        )
-                    self._changed.clear()
-                    await self._changed.wait()
-        except TimeoutError:
-            raise AssertionError(
-                f"{self.label}: no {what} within {within}s; last lines: {self.lines[-5:]}"
-            ) from None
+    def recent(self) -> list:
+        return self.lines[-5:]
 
     async def wait_for_line(self, pattern: str, *, within: float = 15) -> str:
         regex = re.compile(pattern)

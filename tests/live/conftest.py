@@ -13,7 +13,6 @@ import contextlib
 import json
 import re
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from websockets.exceptions import ConnectionClosed
 from accounts import services as account_services
 from bench.stack import Stack
 from rooms import services as room_services
+from tests.live.recording import Recording
 
 WORKERS = 2
 
@@ -147,7 +147,7 @@ def make_room(transactional_db):
     return make
 
 
-class LiveSocket:
+class LiveSocket(Recording):
     """A real WebSocket client. A reader task records every frame, so a test can wait
     for a condition over everything received so far."""
 
@@ -177,24 +177,11 @@ class LiveSocket:
     async def send(self, frame: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(frame))
 
-    async def wait_for(self, predicate: Callable[[], Any], *, what: str, within: float = 15):
-        """The first truthy value of predicate(), re-checked on every frame."""
-        try:
-            async with asyncio.timeout(within):
-                while True:
-                    result = predicate()
-                    if result:
-                        return result
-                    if self.closed.is_set():
-                        raise AssertionError(
-                            f"{self.label}: closed ({self.close_code}) while waiting for {what}"
-                        )
-                    self._changed.clear()
-                    await self._changed.wait()
-        except TimeoutError:
-            raise AssertionError(
-                f"{self.label}: no {what} within {within}s; last frames: {self.frames[-3:]}"
-            ) from None
+    def recent(self) -> list:
+        return self.frames[-3:]
+
+    def closed_detail(self) -> str:
+        return f" ({self.close_code})"
 
     async def join(self, room: int, after: int | None = None, within: float = 15) -> dict:
         start = len(self.frames)
