@@ -14,4 +14,5 @@ urlpatterns = [
     path("rooms/<int:room_id>/invite/", views.room_invite, name="invite"),
     path("rooms/<int:room_id>/leave/", views.room_leave, name="leave"),
     path("rooms/<int:room_id>/settings/", views.room_settings, name="settings"),
+    path("rooms/<int:room_id>/audit/", views.room_audit, name="audit"),
 ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -167,3 +168,14 @@ def room_settings(request, room_id: int):
     except ChatError as exc:
         messages.error(request, exc.detail)
     return redirect("rooms:detail", room_id=room.id)
+
+
+@login_required
+def room_audit(request, room_id: int):
+    """The room's moderation log, for its owner and moderators (and staff)."""
+    room = _visible_or_404(request, room_id)
+    try:
+        entries = moderation.audit_for_room(room=room, user=request.user)
+    except ChatError as exc:
+        raise PermissionDenied(exc.detail) from exc
+    return render(request, "rooms/audit.html", {"room": room, "entries": entries})

@@ -61,6 +61,7 @@ class TestEffects:
         with pytest.raises(Muted) as refused:
             services.message_post(room=members, author=carol, body="let me talk")
         assert "until" in refused.value.extra
+        assert refused.value.extra["reason"] == "spam"  # the composer shows why
         moderation.member_unmute(room=members, by=bob, username="carol")
         services.message_post(room=members, author=carol, body="thanks")
         actions = list(ModerationAction.objects.values_list("action", flat=True))
@@ -187,3 +188,14 @@ def test_admin_actions_moderate_live_and_audit(client, members, carol):
     assert {"delete_message", "ban", "deactivate_user"} <= actions
     assert client.get("/admin/rooms/moderationaction/").status_code == 200
     assert client.get("/admin/rooms/report/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_audit_page_is_for_owners_and_moderators(client, members, bob, carol):
+    moderation.member_mute(room=members, by=bob, username="carol", minutes=5, reason="<b>spam</b>")
+    client.force_login(bob)
+    page = client.get(f"/rooms/{members.id}/audit/")
+    assert page.status_code == 200
+    assert b"&lt;b&gt;spam&lt;/b&gt;" in page.content and b">carol<" in page.content
+    client.force_login(carol)
+    assert client.get(f"/rooms/{members.id}/audit/").status_code == 403
