@@ -193,7 +193,6 @@ async def message_list(
             after=after,
             seconds=wait,
             read=read,
-            is_empty=lambda page: not page["messages"],
         )
     return await read()
 
