@@ -1,8 +1,10 @@
 // The room page: one socket, joined with `after` = the last seq shown, so a dropped
 // connection loses nothing; edits made meanwhile are read back by rev. Older history
 // loads from the API as the reader scrolls up.
-import { ChatSocket } from "./socket.js";
+import { RoomTransport } from "./transport.js";
 import { Timeline } from "./timeline.js";
+import { mutedText } from "./moderation.js";
+import { roomFeatures } from "./room_features.js";
 
 const root = document.getElementById("room");
 const roomId = Number(root.dataset.roomId);
@@ -20,6 +22,7 @@ const side = document.getElementById("room-side");
 const typingLine = document.getElementById("typing");
 const heading = root.querySelector(".room-head h1");
 const placeholder = input.placeholder;
+const blockedNote = document.getElementById("composer-blocked");
 
 const timeline = new Timeline(log, { me, outbox: document.getElementById("outbox") });
 const pending = new Map(); // client_id -> body: sent, not seen back yet; resent on rejoin
@@ -170,6 +173,7 @@ function setBlocked(reason, text) {
   const shown = [...blocks.values()].at(-1);
   input.disabled = sendButton.disabled = shown !== undefined;
   input.placeholder = shown ?? placeholder;
+  blockedNote.textContent = shown ?? ""; // a placeholder alone is easy to miss
 }
 
 function setMuted(until, reason) {
@@ -179,8 +183,7 @@ function setMuted(until, reason) {
     setBlocked("muted", null);
     return;
   }
-  const why = reason ? ` (${reason})` : "";
-  setBlocked("muted", `You are muted until ${end.toLocaleString()}${why}.`);
+  setBlocked("muted", mutedText(until, reason));
   // Timers are capped near 24.8 days; a longer mute is re-checked when it fires.
   unmuteTimer = setTimeout(() => setMuted(until, reason), Math.min(end - new Date(), 2 ** 31 - 1));
 }
@@ -211,7 +214,7 @@ function setOnline(usernames) {
 /** An error frame: a refused send (it has our client_id as `ref`) comes back to the
  * box so the text is not lost; a refused join is shown where the status is. */
 function refused(frame) {
-  if (frame.code === "muted") setMuted(frame.until, "");
+  if (frame.code === "muted") setMuted(frame.until, frame.reason || "");
   if (frame.ref) {
     const body = dropPending(frame.ref);
     if (body !== undefined && !input.value) {
@@ -233,9 +236,17 @@ function dropPending(clientId) {
   return body;
 }
 
+// --- around the conversation: actions, members, mentions, notifications, unread -------
+
+const features = roomFeatures({ root, roomId, me, log, timeline, input, composer, showError, loadOlder: fetchOlder });
+if (root.dataset.mutedUntil) setMuted(root.dataset.mutedUntil, root.dataset.mutedReason);
+
 // --- the socket ----------------------------------------------------------------------
 
-const socket = new ChatSocket({
+// The WebSocket, or long polling where WebSockets are blocked (see transport.js).
+const socket = new RoomTransport({
+  roomId,
+  me,
   onOpen() {
     setStatus("Joining…", "connecting");
     socket.send({ type: "join", room: roomId, after: timeline.lastSeq });
@@ -245,6 +256,7 @@ const socket = new ChatSocket({
     setStatus(reason, final ? "offline" : "reconnecting");
   },
   onFrame(frame) {
+    features.onFrame(frame);
     // `room` is an id on most frames and a Room object on room_updated.
     const frameRoom = frame.room !== null && typeof frame.room === "object" ? frame.room.id : frame.room;
     if (frameRoom !== undefined && frameRoom !== roomId) return;
@@ -258,7 +270,7 @@ const socket = new ChatSocket({
         if (rejoin) catchUpChanges(since);
         else noteRev(frame.last_rev);
         setOnline(frame.online || []);
-        setStatus("Connected", "online");
+        setStatus(socket.polling ? "Live updates via polling" : "Connected", "online");
         // Anything typed while offline goes out now, with its original client_id,
         // so a send that did reach the server is not stored twice.
         for (const [clientId, body] of pending) {

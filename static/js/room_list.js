@@ -12,6 +12,15 @@ function firstLine(message) {
   return line.length > 120 ? `${line.slice(0, 119)}…` : line;
 }
 
+function badge(className, text, label) {
+  const node = document.createElement("span");
+  node.className = className;
+  node.textContent = text;
+  node.setAttribute("role", "img");
+  node.setAttribute("aria-label", label);
+  return node;
+}
+
 function render(entries) {
   if (!entries.length) {
     // The last chat was hidden or left: say so rather than keep showing it.
@@ -22,19 +31,19 @@ function render(entries) {
     return;
   }
   list.replaceChildren(
-    ...entries.map(({ room, unread, last_message: last }) => {
+    ...entries.map(({ room, unread, mentions, last_message: last }) => {
       const li = document.createElement("li");
       li.dataset.roomId = room.id;
       const link = document.createElement("a");
       link.href = `/rooms/${room.id}/`;
       link.textContent = room.name;
       li.append(link);
-      if (unread) {
-        const badge = document.createElement("span");
-        badge.className = "badge";
-        badge.textContent = unread;
-        badge.setAttribute("aria-label", `${unread} unread`);
-        li.append(" ", badge);
+      if (unread) li.append(" ", badge("badge", `${unread}`, `${unread} unread`));
+      if (mentions) {
+        const label = `${mentions} mention${mentions === 1 ? "" : "s"}`;
+        const mentionBadge = badge("badge mention-badge", `@${mentions}`, label);
+        mentionBadge.title = "Mentions of you";
+        li.append(" ", mentionBadge);
       }
       if (last) {
         const preview = document.createElement("span");

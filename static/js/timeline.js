@@ -1,7 +1,10 @@
 // The room's messages inside the role=log element: in seq order, each once, with a
 // day separator above the first message of each day, and consecutive messages from
 // one author grouped. Sends still on their way wait in the outbox, the log's last
-// child. User text is only ever set with textContent, never parsed as HTML.
+// child. User text is set with textContent; the one exception is a message's `html`,
+// the server's sanitised Markdown rendering, which goes through safe_html.js.
+import { appendSanitizedHtml } from "./safe_html.js";
+
 const GROUP_WITHIN_MS = 5 * 60 * 1000;
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
@@ -45,17 +48,31 @@ function renderMessage(message, me) {
   time.dateTime = message.created_at;
   time.title = fullFormat.format(created);
   meta.append(time);
-  if (message.edited_at && !message.deleted) meta.append(element("span", "edited", "edited"));
-
-  let text = message.body;
-  if (message.deleted) {
-    text = "message removed";
-    item.classList.add("deleted");
-  } else if (message.kind === "action") {
-    text = `${name} ${message.body}`;
+  if (message.edited_at && !message.deleted) {
+    const edited = element("span", "edited", "(edited)");
+    edited.title = `Edited ${fullFormat.format(new Date(message.edited_at))}`;
+    meta.append(edited);
   }
-  item.append(meta, element("div", "body", text));
+  if (message.deleted) item.classList.add("deleted");
+  item.append(meta, renderBody(message, name));
   return item;
+}
+
+/** The server's Markdown rendering when there is one (see safe_html.js); plain text
+ * for deletions, system lines and sends not yet acknowledged. */
+function renderBody(message, name) {
+  if (message.deleted) return element("div", "body", "message removed");
+  if (message.kind === "system" || !message.html) {
+    return element("div", "body", message.kind === "action" ? `${name} ${message.body}` : message.body);
+  }
+  const body = element("div", "body rich");
+  appendSanitizedHtml(body, message.html);
+  if (message.kind === "action") {
+    // "/me waves" reads "Alice waves": the name leads the first paragraph.
+    const first = body.firstElementChild && body.firstElementChild.tagName === "P" ? body.firstElementChild : body;
+    first.prepend(`${name} `);
+  }
+  return body;
 }
 
 function renderSeparator(day, date) {
@@ -92,6 +109,13 @@ export class Timeline {
     this.bySeq = new Map(); // seq -> article
     this.seqs = []; // shown seqs, ascending
     this.pending = new Map(); // client_id -> article in the outbox
+    this.decorators = []; // (article, message) => void: reactions, actions, markers
+  }
+
+  render(message) {
+    const item = renderMessage(message, this.me);
+    for (const decorate of this.decorators) decorate(item, message);
+    return item;
   }
 
   get firstSeq() {
@@ -109,7 +133,7 @@ export class Timeline {
       this.update(message);
       return false;
     }
-    const item = renderMessage(message, this.me);
+    const item = this.render(message);
     const index = insertionIndex(this.seqs, message.seq);
     const next = index < this.seqs.length ? this.bySeq.get(this.seqs[index]) : null;
     this.seqs.splice(index, 0, message.seq);
@@ -123,7 +147,7 @@ export class Timeline {
   update(message) {
     const existing = this.bySeq.get(message.seq);
     if (!existing || Number(existing.dataset.rev) > (message.rev ?? 0)) return;
-    const item = renderMessage(message, this.me);
+    const item = this.render(message);
     existing.replaceWith(item);
     this.bySeq.set(message.seq, item);
     this.regroup(item);
@@ -135,8 +159,11 @@ export class Timeline {
     if (!item) return;
     item.classList.add("deleted");
     item.dataset.rev = "Infinity"; // nothing comes after a deletion
-    item.querySelector(".edited")?.remove();
-    item.querySelector(".body").textContent = "message removed";
+    for (const extra of item.querySelectorAll(".edited, .reactions, .message-actions, .edit-form")) extra.remove();
+    const body = item.querySelector(".body");
+    body.classList.remove("rich");
+    body.hidden = false;
+    body.textContent = "message removed";
   }
 
   place(item, next) {

@@ -68,20 +68,27 @@ def browser(transactional_db) -> Iterator:
 
 @pytest.fixture
 def new_page(browser, base_url) -> Callable:
-    """new_page(**context_options) -> a page in a fresh context (its own cookies).
-    Any JavaScript error or alert() on the page fails the test."""
+    """new_page(accept_confirm=False, **context_options) -> a page in a fresh context
+    (its own cookies). Any JavaScript error or alert() on the page fails the test; so
+    does a confirm() unless the page was made with accept_confirm=True (it is accepted)."""
     errors: list[str] = []
 
-    def make(**options):
+    def make(*, accept_confirm: bool = False, **options):
         options.setdefault("locale", "en-US")
         options.setdefault("timezone_id", "UTC")
         context = browser.new_context(base_url=base_url, **options)
         context.set_default_timeout(10_000)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
-        page.on(
-            "dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss())
-        )
+
+        def on_dialog(dialog):
+            if accept_confirm and dialog.type == "confirm":
+                dialog.accept()
+            else:
+                errors.append(f"dialog: {dialog.message}")
+                dialog.dismiss()
+
+        page.on("dialog", on_dialog)
         return page
 
     yield make

@@ -61,6 +61,15 @@ def test_mentions_are_marked_but_not_inside_code():
     assert 'data-mention="bob"' not in html
 
 
+def test_a_full_stop_after_a_mention_is_not_part_of_the_name():
+    html = render("ask @bob.")
+    assert '<span class="mention" data-mention="bob">@bob</span>.' in html
+
+
+def test_numbered_lists_keep_their_start():
+    assert '<ol start="3">' in render("3. three\n4. four")
+
+
 @pytest.mark.django_db
 def test_mentions_are_counted_for_members_and_listed(api_client, alice, bob, carol):
     conference = services.room_create(

@@ -1,0 +1,95 @@
+// The room page's features around the conversation itself, wired in one place so
+// room.js (the socket, the timeline and the composer) only hands them its parts:
+// message actions and reactions, the members panel with moderation, @-autocomplete,
+// notifications and the title count, and the unread divider.
+import { MessageActions } from "./message_actions.js";
+import { MentionAutocomplete } from "./mentions.js";
+import { MemberPanel } from "./moderation.js";
+import { Notifier } from "./notify.js";
+import { RoomMembers } from "./room_members.js";
+import { UnreadMarker } from "./unread.js";
+
+function optionalNumber(value) {
+  return value === undefined || value === "" ? null : Number(value);
+}
+
+/** -> {onFrame(frame)}: give it every frame the page's socket receives. */
+export function roomFeatures({ root, roomId, me, log, timeline, input, composer, showError, loadOlder }) {
+  const data = root.dataset;
+  const canModerate = data.canModerate === "true";
+  const members = new RoomMembers(roomId);
+
+  const actions = new MessageActions({
+    log,
+    timeline,
+    me,
+    canModerate,
+    editWindowSeconds: Number(data.editWindow || 0),
+    showError,
+  });
+  const unread = new UnreadMarker({
+    log,
+    timeline,
+    me,
+    lastReadSeq: optionalNumber(data.lastReadSeq),
+    lastSeq: Number(data.lastSeq || 0),
+    button: document.getElementById("jump-unread"),
+    loadOlder,
+  });
+  timeline.decorators.push(
+    (item, message) => actions.decorate(item, message),
+    (item, message) => unread.decorate(item, message),
+  );
+
+  const memberList = document.getElementById("member-list");
+  if (memberList) {
+    new MemberPanel({
+      list: memberList,
+      members,
+      roomId,
+      roomKind: data.roomKind,
+      me,
+      canModerate,
+      showError,
+    });
+  }
+  new MentionAutocomplete({
+    input,
+    composer,
+    listbox: document.getElementById("mention-options"),
+    members,
+    me,
+  });
+  const notifier = new Notifier({
+    roomId,
+    me,
+    permissionButton: document.getElementById("notify-permission"),
+    permissionNote: document.getElementById("notify-note"),
+    muteToggle: document.getElementById("notify-mute"),
+    showError,
+  });
+
+  return {
+    onFrame(frame) {
+      // `room` is an id on most frames and a Room object on room_updated; message
+      // frames name theirs inside the message.
+      const frameRoom = frame.room !== null && typeof frame.room === "object" ? frame.room.id : frame.room;
+      if ((frameRoom ?? frame.message?.room) !== roomId) return;
+      switch (frame.type) {
+        case "joined":
+          members.refresh();
+          notifier.joined(frame.messages, frame.last_seq);
+          unread.schedule();
+          break;
+        case "message":
+          notifier.arrived([frame.message]);
+          break;
+        case "presence":
+          members.refreshSoon(); // someone new may have joined the room
+          break;
+        default:
+          break;
+      }
+    },
+  };
+}
