@@ -1,5 +1,5 @@
 // What a reader can do to a message: react, edit (their own), delete (their own, or
-// anyone's for the room's owner and moderators). Each message gets a small group of
+// anyone's for the room's owner and moderators), report (someone else's). Each message gets a small group of
 // buttons named "React", "Edit" and "Delete", shown on hover or focus (on touch
 // screens, on a tap), and a row of reaction counts whose title says who reacted.
 //
@@ -104,6 +104,9 @@ export class MessageActions {
     if (this.canModerate || (mine && this.recent(message))) {
       bar.append(button("message-action", "✕", { action: "delete", label: "Delete" }));
     }
+    if (!mine) {
+      bar.append(button("message-action", "⚑", { action: "report", label: "Report" }));
+    }
     const picker = document.createElement("div");
     picker.className = "quick-reactions";
     picker.setAttribute("role", "group");
@@ -157,6 +160,9 @@ export class MessageActions {
       case "delete":
         this.remove(message);
         break;
+      case "report":
+        this.report(message);
+        break;
       default:
         break;
     }
@@ -188,6 +194,18 @@ export class MessageActions {
     const { ok, data } = await api("DELETE", `/api/messages/${message.id}`);
     if (ok) this.timeline.markDeleted(message.seq);
     else this.showError(data.detail);
+  }
+
+  async report(message) {
+    const answer = await ask({
+      title: "Report this message?",
+      text: `The room's moderators will see ${message.author}'s message and your reason.`,
+      fields: [{ name: "reason", label: "Reason", required: true, maxLength: 500 }],
+      confirm: "Report",
+    });
+    if (!answer) return;
+    const { ok, data } = await api("POST", `/api/messages/${message.id}/report`, { reason: answer.reason });
+    this.showError(ok ? "Reported. Thank you." : data.detail);
   }
 
   startEdit(item, message) {

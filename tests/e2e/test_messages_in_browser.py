@@ -84,6 +84,12 @@ def test_authors_edit_and_delete_their_messages_and_everyone_reacts_live(new_pag
     expect(theirs.get_by_role("button", name="React")).to_have_count(1)
     expect(theirs.get_by_role("button", name="Edit")).to_have_count(0)
     expect(theirs.get_by_role("button", name="Delete")).to_have_count(0)
+    # ...or report it to the moderators, with a reason.
+    theirs.hover()
+    theirs.get_by_role("button", name="Report").click()
+    bob.get_by_label("Reason").fill("spelling crimes")
+    bob.get_by_role("button", name="Report", exact=True).last.click()
+    expect(bob.get_by_text("Reported. Thank you.")).to_be_visible(timeout=LIVE)
 
     mine = article(alice, "frist post")
     mine.hover()
