@@ -83,6 +83,8 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
           break;
         case "message":
           notifier.arrived([frame.message]);
+          // Invitations and departures are system lines: the member list changed.
+          if (frame.message.kind === "system") members.refreshSoon();
           break;
         case "presence":
           members.refreshSoon(); // someone new may have joined the room

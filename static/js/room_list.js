@@ -78,7 +78,7 @@ const socket = new ChatSocket({
   },
   onClose() {},
   onFrame(frame) {
-    if (frame.type === "room_activity" || frame.type === "read") refresh();
+    if (["room_activity", "read", "removed"].includes(frame.type)) refresh();
   },
 });
 socket.connect();
