@@ -89,7 +89,12 @@ def _redis_take(url: str, key: str, burst: int, rate: float) -> float:
     if client is None:
         import redis
 
-        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        client = redis.Redis.from_url(
+            url,
+            socket_timeout=5,
+            socket_connect_timeout=5,
+            retry_on_error=settings.REDIS_RETRY_ON_ERROR,  # see settings
+        )
         client.token_bucket = client.register_script(_TOKEN_BUCKET_LUA)
         _redis_clients[url] = client
     allowed, retry = client.token_bucket(keys=[key], args=[burst, rate])

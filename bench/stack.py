@@ -1,5 +1,6 @@
-"""A loopback topology of real server processes: N daphne workers behind no proxy,
-sharing one database and (with a Redis URL) one channels-redis layer.
+"""A loopback topology of real server processes: N daphne workers sharing one
+database and (with a Redis URL) one channels-redis layer, optionally behind Debian's
+nginx (``nginx=True``), as docker-compose.yml arranges them.
 
 Used by the live tests, the browser tests and the benchmark::
 
@@ -146,6 +147,99 @@ class Worker:
             self._log = None
 
 
+NGINX_CONF = """\
+worker_processes 1;
+user root;
+pid {prefix}/nginx.pid;
+error_log {prefix}/nginx-error.log warn;
+events {{ worker_connections 8192; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; "" close; }}
+    upstream chat_web {{
+{servers}
+    }}
+    server {{
+        listen {host}:{port};
+        location / {{
+            proxy_pass http://chat_web;
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_read_timeout 3600s;
+        }}
+    }}
+}}
+"""
+
+
+def nginx_binary() -> str | None:
+    """Debian's nginx, if installed."""
+    for candidate in ("/usr/sbin/nginx", "/usr/bin/nginx"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+class NginxFront:
+    """nginx on a loopback port, balancing over the workers (round robin), proxying
+    WebSocket upgrades: the compose file's topology without Docker."""
+
+    def __init__(self, worker_ports: list[int], log_dir: Path) -> None:
+        binary = nginx_binary()
+        if binary is None:
+            raise WorkerFailed("nginx is not installed (apt-get install nginx)")
+        self.binary = binary
+        self.prefix = Path(tempfile.mkdtemp(prefix="nginx-", dir=log_dir))
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        servers = "\n".join(f"        server {HOST}:{port};" for port in worker_ports)
+        self.conf = self.prefix / "nginx.conf"
+        self.conf.write_text(
+            NGINX_CONF.format(prefix=self.prefix, servers=servers, host=HOST, port=self.port)
+        )
+        self.process: subprocess.Popen | None = None
+
+    def start(self, *, deadline: float) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "-p", str(self.prefix), "-c", str(self.conf), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                log = self.prefix / "nginx-error.log"
+                raise WorkerFailed(f"nginx exited: {_tail(log) if log.exists() else ''}")
+            try:
+                with _opener.open(self.url + READY_PATH, timeout=2) as response:
+                    if response.status < 500:
+                        return
+            except urllib.error.HTTPError as error:
+                if error.code < 500:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise WorkerFailed("nginx did not answer in time")
+
+    def stop(self, timeout: float) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+
+
 class Stack:
     """N daphne workers on loopback ports. Use as a context manager, or call start()
     and stop() (stop is idempotent and always reaps)."""
@@ -162,6 +256,7 @@ class Stack:
         log_dir: Path | str | None = None,
         start_timeout: float = 30.0,
         stop_timeout: float = 10.0,
+        nginx: bool = False,
     ) -> None:
         if workers < 1:
             raise ValueError("A stack needs at least one worker.")
@@ -175,6 +270,10 @@ class Stack:
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self.workers: list[Worker] = []
+        # With nginx=True, Debian's nginx balances HTTP and WebSocket upgrades over the
+        # workers, as the compose file's nginx does: `front_url` / `front_ws_url`.
+        self.want_nginx = nginx
+        self.nginx: NginxFront | None = None
 
     # --- what callers read ----------------------------------------------------------
 
@@ -186,6 +285,16 @@ class Stack:
     def ws_urls(self) -> list[str]:
         """The chat socket endpoint of each worker (`ws://127.0.0.1:PORT/ws/chat/`)."""
         return [worker.ws_url for worker in self.workers]
+
+    @property
+    def front_url(self) -> str:
+        if self.nginx is None:
+            raise RuntimeError("This stack runs no nginx (Stack(..., nginx=True)).")
+        return self.nginx.url
+
+    @property
+    def front_ws_url(self) -> str:
+        return self.front_url.replace("http://", "ws://") + WS_PATH
 
     @property
     def ports(self) -> list[int]:
@@ -227,6 +336,9 @@ class Stack:
             deadline = time.monotonic() + self.start_timeout
             for worker in self.workers:
                 self._wait_ready(worker, deadline, new_port_on_conflict=True)
+            if self.want_nginx:
+                self.nginx = NginxFront(self.ports, self.log_dir)
+                self.nginx.start(deadline=time.monotonic() + self.start_timeout)
         except BaseException:
             self.stop()
             raise
@@ -234,6 +346,8 @@ class Stack:
 
     def stop(self) -> None:
         """Terminate every worker, kill those still running after stop_timeout, reap."""
+        if self.nginx is not None:
+            self.nginx.stop(self.stop_timeout)
         for worker in self.workers:
             worker.signal(signal.SIGTERM)
         deadline = time.monotonic() + self.stop_timeout
@@ -355,6 +469,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-dir", default=None)
     parser.add_argument("--start-timeout", type=float, default=60.0)
     parser.add_argument("--no-migrate", action="store_true")
+    parser.add_argument(
+        "--nginx", action="store_true", help="put Debian's nginx in front (if installed)"
+    )
     args = parser.parse_args(argv)
 
     extra_env = {}
@@ -381,12 +498,15 @@ def main(argv: list[str] | None = None) -> int:
         env=extra_env,
         log_dir=args.log_dir,
         start_timeout=args.start_timeout,
+        nginx=args.nginx and nginx_binary() is not None,
     )
     try:
         stack.start()
         print(f"logs: {stack.log_dir}")
         for worker in stack.workers:
             print(f"worker {worker.index}: {worker.url}  {worker.ws_url}")
+        if stack.nginx is not None:
+            print(f"nginx in front: {stack.front_url}  {stack.front_ws_url}")
         print("Ctrl-C to stop.", flush=True)
         reported: set[int] = set()
         while True:

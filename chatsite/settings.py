@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -142,9 +143,17 @@ AUTH_USER_MODEL = "accounts.User"
 REDIS_URL = env_str("REDIS_URL", "")
 # Namespaces every Redis key this site writes (channel layer, presence and cache).
 CHAT_REDIS_PREFIX = env_str("CHANNEL_PREFIX", "chat")
-# Longer than the longest socket life we allow (the server closes sockets older than
-# this), so a long-lived socket is never silently dropped from its groups.
+# How long a channel stays in a group without being added again. Live sockets add
+# themselves again on every presence heartbeat (CHAT_PRESENCE_TTL / 3), so this only
+# bounds how long the channels of a process that died without a goodbye linger in
+# their groups (each broadcast still queues a copy for them). It must be longer than
+# the heartbeat; docs/deploy.md says more.
 CHANNEL_GROUP_EXPIRY = env_int("CHANNEL_GROUP_EXPIRY", 86400 * 2)
+# redis-py's pools make no retry by default, so after Redis restarts, each pooled
+# connection to the old server fails the one command that next uses it (a socket
+# dropped, a broadcast delayed). One immediate retry on a fresh connection heals
+# that, and costs nothing while Redis is really down (the retry is refused at once).
+REDIS_RETRY_ON_ERROR = [RedisConnectionError]
 # Which channels-redis layer carries events: "core" (RedisChannelLayer: per-channel
 # lists in Redis, with capacity and expiry) or "pubsub" (RedisPubSubChannelLayer: Redis
 # PUBLISH/SUBSCRIBE, groups kept in each process, at-most-once). docs/performance.md
@@ -161,6 +170,7 @@ if REDIS_URL:
         "socket_connect_timeout": 5,
         "health_check_interval": 30,
         "socket_keepalive": True,
+        "retry_on_error": REDIS_RETRY_ON_ERROR,
     }
     if CHANNEL_BACKEND == "pubsub":
         # Capacity, expiry and group expiry do not apply: nothing is queued in Redis.
@@ -214,6 +224,7 @@ CACHES = {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CHAT_REDIS_PREFIX,
+            "OPTIONS": {"retry_on_error": REDIS_RETRY_ON_ERROR},
         }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
@@ -237,6 +248,10 @@ CHAT_EDIT_WINDOW = env_int("CHAT_EDIT_WINDOW", 3600)
 # A socket (or a whole server process) that vanishes without a goodbye drops out of
 # presence within this many seconds; sockets refresh their entry every third of it.
 CHAT_PRESENCE_TTL = env_int("CHAT_PRESENCE_TTL", 90)
+if CHANNEL_GROUP_EXPIRY <= CHAT_PRESENCE_TTL / 3:
+    # Sockets re-add themselves to their groups on the heartbeat; a shorter expiry
+    # would drop live sockets from their rooms between two heartbeats.
+    raise ImproperlyConfigured("CHANNEL_GROUP_EXPIRY must be longer than CHAT_PRESENCE_TTL / 3")
 # A temporary public room closes after this many idle seconds.
 CHAT_EPHEMERAL_IDLE = env_int("CHAT_EPHEMERAL_IDLE", 1800)
 # Each server process closes idle temporary rooms every minute (rooms/cleanup.py).

@@ -324,7 +324,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         room_id = event["room"]
         if room_id in self.joined:
             await self._unsubscribe(room_id)
-            await self.send(text_data=wire.frame("removed", room=room_id))
+        # Every socket of the user hears it, joined or not: room lists drop the room.
+        await self.send(text_data=wire.frame("removed", room=room_id))
 
     async def chat_close(self, event: dict[str, Any]) -> None:
         await self.close(code=event.get("code", 4401))
@@ -340,11 +341,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(presence.heartbeat_seconds())
             try:
+                await self._refresh_groups()
+            except Exception:
+                log.warning("socket id=%s group refresh failed", self.socket_id, exc_info=True)
+            try:
                 await presence.heartbeat(
                     list(self.joined), self.user.pk, self.user.username, self.channel_name
                 )
             except Exception:
                 log.warning("socket id=%s presence heartbeat failed", self.socket_id, exc_info=True)
+
+    async def _refresh_groups(self) -> None:
+        """Add this socket to its groups again: group entries expire after
+        CHANNEL_GROUP_EXPIRY (so a dead process's channels drop out), and a restarted
+        Redis has forgotten them all."""
+        layer, channel = self.channel_layer, self.channel_name
+        await layer.group_add(events.user_group(self.user.pk), channel)
+        session_key = self.scope.get("chat_session_key")
+        if session_key:
+            await layer.group_add(events.session_group(session_key), channel)
+        for room_id in list(self.joined):
+            await layer.group_add(events.room_group(room_id), channel)
+            if room_id not in self.joined:  # left meanwhile: undo, as the leave did
+                await layer.group_discard(events.room_group(room_id), channel)
 
     async def _error(self, code: str, detail: str, *, ref: str | None = None, **extra: Any):
         await self.send(text_data=wire.frame("error", code=code, detail=detail, ref=ref, **extra))

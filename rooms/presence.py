@@ -95,7 +95,11 @@ class RedisPresence:
             # A blocking pool waits for a free connection instead of raising when a
             # burst of sockets needs more than the cap at once.
             pool = self._redis.BlockingConnectionPool.from_url(
-                self.url, decode_responses=True, max_connections=500, timeout=10
+                self.url,
+                decode_responses=True,
+                max_connections=500,
+                timeout=10,
+                retry_on_error=settings.REDIS_RETRY_ON_ERROR,  # see settings
             )
             client = self._redis.Redis(connection_pool=pool)
             self._clients[loop_id] = client

@@ -476,6 +476,13 @@ class GatewayClient:
         while True:
             await asyncio.sleep(presence.heartbeat_seconds())
             try:
+                # Group entries expire (CHANNEL_GROUP_EXPIRY) and a restarted Redis has
+                # forgotten them: add them again, as a socket's heartbeat does.
+                for group in list(self.groups):
+                    await self.gateway.layer.group_add(group, self.channel)
+            except Exception:
+                log.warning("gateway: group refresh failed", exc_info=True)
+            try:
                 await presence.heartbeat(
                     [self.room.pk], self.user.pk, self.user.username, self.channel
                 )
