@@ -9,7 +9,8 @@ import re
 
 import pytest
 from django.test import Client
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import token_for
 from tests.factories import RoomFactory, UserFactory
