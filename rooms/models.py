@@ -82,7 +82,11 @@ class Message(models.Model):
         ACTION = "action"
         SYSTEM = "system"
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: the unique (room, seq) index below serves every lookup by
+    # room, and a second one would only cost writes (and tempt the planner into a sort).
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     seq = models.PositiveBigIntegerField()
     rev = models.PositiveBigIntegerField()
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TEXT)
