@@ -9,34 +9,17 @@ from __future__ import annotations
 from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from ninja.security import HttpBearer, SessionAuth
 
-from accounts import services as account_services
 from accounts.api import router as accounts_router
+from accounts.api_auth import SYNC_AUTH
 from rooms.api import router as rooms_router
 from rooms.errors import ChatError, RateLimitedError
 from rooms.moderation_api import router as moderation_router
 
-
-class BearerToken(HttpBearer):
-    def authenticate(self, request, token: str):
-        return account_services.token_authenticate(secret=token)
-
-
-class SignedInSession(SessionAuth):
-    """The browser session, with its CSRF check. The check runs only for a signed-in
-    session: a request with no credentials at all is a 401, not a CSRF 403."""
-
-    def __call__(self, request):
-        if not request.user.is_authenticated:
-            return None
-        return super().__call__(request)
-
-
 api = NinjaAPI(
     title="Chat site API",
     version="1",
-    auth=[BearerToken(), SignedInSession()],
+    auth=SYNC_AUTH,
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",

@@ -130,6 +130,10 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Named per test run, so two runs against one server (a developer's and CI's) do
+    # not fight over one test database.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
     # A file, not memory: live-server tests start daphne processes that share it.
@@ -257,6 +261,8 @@ CHAT_EPHEMERAL_IDLE = env_int("CHAT_EPHEMERAL_IDLE", 1800)
 # Each server process closes idle temporary rooms every minute (rooms/cleanup.py).
 CHAT_CLEANUP_LOOP = env_bool("CHAT_CLEANUP_LOOP", True)
 CHAT_LONG_POLL_MAX = 30
+# Database calls running at once from async views (long polls), per process.
+CHAT_DB_CONCURRENCY = env_int("CHAT_DB_CONCURRENCY", 16)
 # Per-user posting: a token bucket of CHAT_SEND_BURST messages, refilled over
 # CHAT_SEND_WINDOW seconds (30 at once, then 3 a second by default).
 CHAT_SEND_BURST = env_int("CHAT_SEND_BURST", 30)

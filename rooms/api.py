@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from ninja import Field, Router, Schema, Status
 
-from rooms import changes, longpoll, moderation, selectors, services, wire
+from accounts.api_auth import ASYNC_AUTH
+from rooms import changes, db_gate, longpoll, moderation, selectors, services, wire
 from rooms.errors import InvalidInput
 from rooms.models import Room
 
@@ -153,7 +153,11 @@ def _check_cursor(name: str, value: int | None) -> None:
         raise InvalidInput(f"{name} must be a non-negative integer.")
 
 
-@router.get("/rooms/{room_id}/messages", response={200: MessagePage, 400: Detail, 404: Detail})
+@router.get(
+    "/rooms/{room_id}/messages",
+    response={200: MessagePage, 400: Detail, 404: Detail},
+    auth=ASYNC_AUTH,
+)
 async def message_list(
     request,
     room_id: int,
@@ -173,10 +177,9 @@ async def message_list(
     if wait is not None and not 0 <= wait <= settings.CHAT_LONG_POLL_MAX:
         raise InvalidInput(f"wait must be 0 to {settings.CHAT_LONG_POLL_MAX} seconds.")
     user = request.auth
-    room = await sync_to_async(selectors.room_get_visible)(user=user, room_id=room_id)
+    room = await db_gate.run(selectors.room_get_visible, user=user, room_id=room_id)
 
-    @sync_to_async
-    def read():
+    def read_now():
         if changed_after is not None:
             rows, has_more = selectors.messages_changed_after(
                 room=room, rev=changed_after, limit=limit
@@ -186,6 +189,9 @@ async def message_list(
                 room=room, after=after, before=before, limit=limit
             )
         return {"messages": [wire.message_dict(m) for m in rows], "has_more": has_more}
+
+    async def read():
+        return await db_gate.run(read_now)
 
     if wait and after is not None and changed_after is None:
         return await longpoll.wait_for_messages(

@@ -13,7 +13,6 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
-from django.conf import settings
 
 from tests.conftest import need
 
@@ -31,13 +30,12 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture
 def site(transactional_db) -> Iterator:
-    """One daphne worker on a free loopback port, sharing the per-run SQLite file."""
+    """One daphne worker on a free loopback port, on the test database (the per-run
+    SQLite file, or the PostgreSQL test database)."""
     from bench.stack import Stack
+    from tests.live.conftest import database_url_for_workers
 
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.sqlite3":
-        pytest.skip("browser tests serve the per-run SQLite test database")
-    with Stack(1, database_url=f"sqlite:///{database['NAME']}") as stack:
+    with Stack(1, database_url=database_url_for_workers()) as stack:
         yield stack
 
 

@@ -30,8 +30,12 @@ async def _http(host: str, port: int, method: str, path: str, token: str, body=N
     await writer.drain()
     raw = await reader.read()
     writer.close()
-    status = int(raw.split(b" ", 2)[1])
-    return status, json.loads(raw.split(b"\r\n\r\n", 1)[1] or b"null")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    try:
+        return status, json.loads(body or b"null")
+    except ValueError:
+        raise AssertionError(f"{method} {path}: {status}, not JSON: {raw[:400]!r}") from None
 
 
 async def test_one_message_wakes_hundreds_of_waiting_long_polls(live_stack, make_people, make_room):

@@ -1,0 +1,46 @@
+"""Database calls from async views, bounded.
+
+Under ASGI, Django runs each request's sync code in a thread of the request's own, and
+that thread's database connection stays open until the request ends. For ordinary
+requests that is fine; for long polls it is not: a burst of a thousand polls (they all
+come back at once after a message wakes them) would open a thousand connections, and
+a waiting poll would hold one for its whole wait. So async views run their database
+work through `run()`: at most CHAT_DB_CONCURRENCY calls at once per process, each
+closing its connection when done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connections
+
+T = TypeVar("T")
+_gates: dict[int, asyncio.Semaphore] = {}
+
+
+def _gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(id(loop))
+    if gate is None:
+        gate = _gates[id(loop)] = asyncio.Semaphore(settings.CHAT_DB_CONCURRENCY)
+    return gate
+
+
+def _call_and_close(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    try:
+        return function(*args, **kwargs)
+    finally:
+        # Never inside a transaction someone else opened (a test's, for one).
+        for connection in connections.all(initialized_only=True):
+            if not connection.in_atomic_block:
+                connection.close()
+
+
+async def run(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async with _gate():
+        return await sync_to_async(_call_and_close)(function, *args, **kwargs)
