@@ -1,0 +1,62 @@
+"""Prepare the chat site's database for a benchmark run and print the plan as JSON.
+
+Run with DJANGO_SETTINGS_MODULE=chatsite.settings (the default) and the benchmark's
+DATABASE_URL, after `migrate` (bench.stack.migrate does it). It creates, through the
+project's own services, R public rooms and R x M users, each with an API token: one
+user per socket, so every socket authenticates with `Authorization: Bearer <token>`
+like an API client would.
+
+    python -m bench.project_setup --rooms 10 --members 20 --tag core > plan.json
+
+Output: {"rooms": [{"id": room_id, "tokens": [token, ...]}, ...]}. Users get an
+unusable password (create_user with password=None), which skips the deliberately slow
+password hash: the benchmark never logs in with a password.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def build_plan(*, rooms: int, members: int, tag: str) -> dict:
+    from django.contrib.auth import get_user_model
+
+    from accounts import services as account_services
+    from rooms import services as room_services
+
+    user_model = get_user_model()
+    plan_rooms = []
+    for room_index in range(rooms):
+        users = [
+            user_model.objects.create_user(
+                username=f"bench-{tag}-r{room_index}-m{m}", password=None
+            )
+            for m in range(members)
+        ]
+        room = room_services.room_create(creator=users[0], name=f"bench {tag} {room_index}")
+        tokens = [account_services.token_create(user=u, name="bench")[1] for u in users]
+        plan_rooms.append({"id": room.id, "tokens": tokens})
+    return {"rooms": plan_rooms}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rooms", type=int, required=True)
+    parser.add_argument("--members", type=int, required=True)
+    parser.add_argument("--tag", required=True, help="makes usernames unique per scenario")
+    args = parser.parse_args(argv)
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
+    import django
+
+    django.setup()
+    plan = build_plan(rooms=args.rooms, members=args.members, tag=args.tag)
+    json.dump(plan, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
