@@ -130,6 +130,18 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DB_POOL", True
+):
+    # psycopg's connection pool (Django 5.1+): under ASGI every request runs its sync
+    # code in a thread of its own, so persistent connections (CONN_MAX_AGE) do not
+    # work; a pool does, and saves a connect (~4 ms here) on most database calls.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("DB_POOL_MAX", 20),
+        "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Named per test run, so two runs against one server (a developer's and CI's) do
     # not fight over one test database.

@@ -88,6 +88,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.joined: dict[int, int] = {}  # room id -> last seq delivered on this socket
         self.heartbeat_task: asyncio.Task | None = None
         self.last_typing: dict[int, float] = {}
+        self.presence_at: dict[int, float] = {}  # room id -> time of the list last sent
         # A short id for this socket in the logs (the channel name's random tail).
         self.socket_id = self.channel_name.rsplit("!", 1)[-1][-12:]
         await self.accept()
@@ -313,6 +314,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=event["frame"])
 
     async def chat_forward(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["frame"])
+
+    async def chat_presence(self, event: dict[str, Any]) -> None:
+        room_id = event["room"]
+        if room_id not in self.joined or event["at"] < self.presence_at.get(room_id, 0):
+            return  # not ours, or an older reading than one already shown
+        self.presence_at[room_id] = event["at"]
         await self.send(text_data=event["frame"])
 
     async def chat_room_frame(self, event: dict[str, Any]) -> None:

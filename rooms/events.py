@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -138,10 +139,14 @@ async def _broadcast_presence(room_id: int) -> None:
     # Unregister before reading, so a change during the read schedules another send.
     _presence_pending.pop(room_id, None)
     try:
+        read_at = time.time()
         online = await presence.store().online(room_id)
         text = wire.frame("presence", room=room_id, online=online)
+        # Two processes' lists can cross on the way; `at` lets each socket keep the
+        # newest reading and drop an older one that arrives late.
         await get_channel_layer().group_send(
-            room_group(room_id), {"type": "chat.room_frame", "room": room_id, "frame": text}
+            room_group(room_id),
+            {"type": "chat.presence", "room": room_id, "at": read_at, "frame": text},
         )
     except Exception:
         log.warning("presence broadcast for room %s failed", room_id, exc_info=True)

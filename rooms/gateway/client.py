@@ -465,6 +465,7 @@ class GatewayClient:
         "chat.message": on_message,
         "chat.change": on_change,
         "chat.room_frame": on_room_frame,
+        "chat.presence": on_room_frame,
         "chat.forward": on_forward,
         "chat.removed": on_removed,
         "chat.close": on_close,
