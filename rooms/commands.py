@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from channels.db import database_sync_to_async
-
 from accounts import services as account_services
 from accounts.models import User
 from rooms import presence, services
+from rooms.db_gate import in_thread
 from rooms.errors import ChatError
 from rooms.models import Message, Room
 
@@ -65,7 +64,7 @@ def is_command(body: object) -> bool:
 async def run(context: Context, body: str) -> Outcome:
     text = body.strip()
     if text.startswith("//"):
-        message, _ = await database_sync_to_async(services.message_post)(
+        message, _ = await in_thread(services.message_post)(
             room=context.room, author=context.user, body=text[1:], client_id=context.client_id
         )
         return Outcome(message=message)
@@ -100,7 +99,7 @@ async def who_command(context: Context, argument: str) -> Outcome:
 async def me_command(context: Context, argument: str) -> Outcome:
     if not argument:
         return _usage("me")
-    message, _ = await database_sync_to_async(services.message_post)(
+    message, _ = await in_thread(services.message_post)(
         room=context.room,
         author=context.user,
         body=argument,
@@ -112,9 +111,7 @@ async def me_command(context: Context, argument: str) -> Outcome:
 
 @command("topic", "/topic <text>", "set the room topic (empty clears it)")
 async def topic_command(context: Context, argument: str) -> Outcome:
-    await database_sync_to_async(services.room_update)(
-        room=context.room, by=context.user, topic=argument
-    )
+    await in_thread(services.room_update)(room=context.room, by=context.user, topic=argument)
     return Outcome()
 
 
@@ -123,7 +120,7 @@ async def invite_command(context: Context, argument: str) -> Outcome:
     usernames = argument.replace(",", " ").split()
     if not usernames:
         return _usage("invite")
-    target = await database_sync_to_async(services.room_invite)(
+    target = await in_thread(services.room_invite)(
         room=context.room, by=context.user, usernames=usernames
     )
     if target.pk != context.room.pk:
@@ -135,7 +132,7 @@ async def invite_command(context: Context, argument: str) -> Outcome:
 async def leave_command(context: Context, argument: str) -> Outcome:
     if context.room.kind != Room.Kind.CONFERENCE:
         return Outcome(notice="/leave works in conferences only.")
-    await database_sync_to_async(services.room_leave)(room=context.room, user=context.user)
+    await in_thread(services.room_leave)(room=context.room, user=context.user)
     return Outcome()
 
 
@@ -143,7 +140,7 @@ async def leave_command(context: Context, argument: str) -> Outcome:
 async def nick_command(context: Context, argument: str) -> Outcome:
     if not argument or len(argument) > 80:
         return Outcome(notice="Usage: /nick <display name> (1 to 80 characters)")
-    await database_sync_to_async(account_services.profile_update)(
+    await in_thread(account_services.profile_update)(
         user=context.user, display_name=argument, bio=context.user.bio
     )
     return Outcome(notice=f"You are now shown as {argument}.")

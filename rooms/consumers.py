@@ -14,13 +14,13 @@ import json
 import logging
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
 from accounts import services as account_services
 from rooms import cleanup, commands, events, presence, selectors, services, wire
+from rooms.db_gate import in_thread
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Message
 
@@ -40,7 +40,7 @@ def _int_field(frame: dict[str, Any], name: str, *, optional: bool = False) -> i
     return value
 
 
-@database_sync_to_async
+@in_thread
 def _enter(user, room_id: int, after: int | None, changed_after: int | None):
     room = services.room_enter(user=user, room_id=room_id)
     if changed_after is not None:
@@ -57,7 +57,7 @@ def _enter(user, room_id: int, after: int | None, changed_after: int | None):
     return room, [wire.message_dict(m) for m in rows], has_more
 
 
-@database_sync_to_async
+@in_thread
 def _messages_between(room_id: int, after: int, up_to: int) -> list[dict[str, Any]]:
     return [
         wire.message_dict(m)
@@ -65,18 +65,18 @@ def _messages_between(room_id: int, after: int, up_to: int) -> list[dict[str, An
     ]
 
 
-@database_sync_to_async
+@in_thread
 def _seen(user_id: int) -> None:
     account_services.user_seen(user_id=user_id)
 
 
-@database_sync_to_async
+@in_thread
 def _mark_read(user, room_id: int, seq: int) -> None:
     room = selectors.room_get_visible(user=user, room_id=room_id)
     services.membership_mark_read(room=room, user=user, seq=seq)
 
 
-@database_sync_to_async
+@in_thread
 def _post(user, room_id: int, body: Any, client_id: Any) -> tuple[Message, bool]:
     room = selectors.room_get_visible(user=user, room_id=room_id)
     return services.message_post(room=room, author=user, body=body, client_id=client_id)
@@ -245,9 +245,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _run_command(self, room_id: int, body: str, client_id: Any) -> None:
         client_id = services.clean_client_id(client_id)
-        room = await database_sync_to_async(selectors.room_get_visible)(
-            user=self.user, room_id=room_id
-        )
+        room = await in_thread(selectors.room_get_visible)(user=self.user, room_id=room_id)
         context = commands.Context(user=self.user, room=room, client_id=client_id)
         outcome = await commands.run(context, body)
         if outcome.message is not None and room_id not in self.joined:

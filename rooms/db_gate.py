@@ -6,7 +6,7 @@ requests that is fine; for long polls it is not: a burst of a thousand polls (th
 come back at once after a message wakes them) would open a thousand connections, and
 a waiting poll would hold one for its whole wait. So async views run their database
 work through `run()`: at most CHAT_DB_CONCURRENCY calls at once per process, each
-closing its connection when done.
+closing its connection when done. Sockets and the gateway use `in_thread`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connections
 
@@ -44,3 +45,12 @@ def _call_and_close(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 async def run(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     async with _gate():
         return await sync_to_async(_call_and_close)(function, *args, **kwargs)
+
+
+def in_thread(function: Callable[..., T]) -> Callable[..., Any]:
+    """For sockets and the gateway: run ORM code in the event loop's thread pool (a
+    few threads, so a few connections), not in the one thread Channels uses by
+    default, where every socket's database work would queue behind every other's.
+    Like Channels' database_sync_to_async, it closes stale connections around each
+    call (with the PostgreSQL pool, it returns them)."""
+    return database_sync_to_async(function, thread_sensitive=False)

@@ -9,13 +9,13 @@ import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
 from accounts import services as account_services
 from accounts.models import User
 from rooms import commands, events, presence, selectors, services, wire
+from rooms.db_gate import in_thread
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.gateway.protocol import (
     TOO_LONG,
@@ -37,12 +37,6 @@ log = logging.getLogger("rooms.gateway")
 REPLAY_WAIT = 30.0
 REPLAY_BATCH = 500
 UNAUTHORIZED = "That token is not valid."
-
-
-def in_thread(function):
-    """Run ORM code off the event loop. Not thread-sensitive: one slow query (or a
-    SQLite write lock) must not queue every other client behind it."""
-    return database_sync_to_async(function, thread_sensitive=False)
 
 
 @in_thread
