@@ -322,9 +322,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
-        "django.channels.server": {"level": "WARNING"},
-        # One line per request from chatsite.request instead of Django's own.
-        "django.server": {"level": "WARNING"},
+        # One line per request comes from chatsite.request; these would repeat it
+        # (4xx answers included). Server errors are still logged.
+        "django.channels.server": {"level": "ERROR"},
+        "django.server": {"level": "ERROR"},
+        "django.request": {"level": "ERROR"},
         "chatsite.request": {"level": env_str("REQUEST_LOG_LEVEL", "INFO")},
     },
 }
