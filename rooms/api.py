@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from ninja import Field, Router, Schema, Status
 
 from accounts.api_auth import ASYNC_AUTH
-from rooms import changes, db_gate, longpoll, moderation, selectors, services, wire
+from rooms import changes, db_gate, longpoll, moderation, presence, selectors, services, wire
 from rooms.errors import InvalidInput
 from rooms.models import Room
 
@@ -360,6 +361,8 @@ class MemberOut(Schema):
     role: str
     muted_until: datetime | None
     notifications_muted: bool
+    online: bool
+    last_seen: datetime | None
 
 
 class MemberList(Schema):
@@ -374,10 +377,13 @@ class NotificationsIn(Schema):
 def room_member_list(request, room_id: int):
     """Members with their roles (owners and moderators first)."""
     room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    online = set(async_to_sync(presence.store().online)(presence.SITE))
     return {
         "members": [
             {
                 "username": m.user.username,
+                "online": m.user.username in online,
+                "last_seen": m.user.last_seen,
                 "display_name": m.user.shown_name,
                 "role": m.role,
                 "muted_until": m.muted_until,

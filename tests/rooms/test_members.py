@@ -44,3 +44,19 @@ async def test_profile_shows_online_then_last_seen(client, alice, bob):
     assert b"last seen" in page.content
     bob_now = await database_sync_to_async(User.objects.get)(pk=bob.pk)
     assert bob_now.last_seen is not None
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_member_list_says_who_is_online_and_when_others_were_last_seen(
+    api_client, room, alice, bob
+):
+    await database_sync_to_async(services.room_join)(room=room, user=bob)
+    socket = await connect(bob)
+    await socket.disconnect()  # bob was here a moment ago
+    alice_socket = await connect(alice)
+    api = await database_sync_to_async(api_client)(alice)
+    response = await database_sync_to_async(api.get)(f"/api/rooms/{room.id}/members")
+    members = {m["username"]: m for m in response.json()["members"]}
+    assert members["alice"]["online"] is True
+    assert members["bob"]["online"] is False and members["bob"]["last_seen"] is not None
+    await alice_socket.disconnect()
