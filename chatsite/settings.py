@@ -130,9 +130,7 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 0),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-    "DB_POOL", True
-):
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True):
     # psycopg's connection pool (Django 5.1+): under ASGI every request runs its sync
     # code in a thread of its own, so persistent connections (CONN_MAX_AGE) do not
     # work; a pool does, and saves a connect (~4 ms here) on most database calls.

@@ -13,6 +13,8 @@ import re
 from functools import lru_cache
 
 import nh3
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 
 ALLOWED_TAGS = {
@@ -84,3 +86,22 @@ def render(body: str) -> str:
         link_rel="noopener noreferrer",
         set_tag_attribute_values={"a": {"target": "_blank"}},
     ).strip()
+
+
+def highlight_words(text: str, words: list[str]) -> SafeString:
+    """`text` escaped for HTML, with every word that starts with one of `words`
+    (case-insensitive, as the search matches them) wrapped in <mark>. Matching runs on
+    the raw text and each piece is escaped on its own, so neither the text nor the
+    query can inject markup, and a query such as "amp" never matches inside "&amp;"."""
+    if not words:
+        return escape(text)
+    alternatives = "|".join(re.escape(word) for word in sorted(set(words), key=len, reverse=True))
+    pattern = re.compile(rf"(?<!\w)(?:{alternatives})\w*", re.IGNORECASE)
+    pieces: list[str] = []
+    position = 0
+    for match in pattern.finditer(text):
+        pieces.append(escape(text[position : match.start()]))
+        pieces.append(f"<mark>{escape(match.group())}</mark>")
+        position = match.end()
+    pieces.append(escape(text[position:]))
+    return mark_safe("".join(pieces))  # noqa: S308 - every piece of user text is escaped above

@@ -215,7 +215,8 @@ def message_get_visible(*, user: User, message_id: int) -> Message:
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _search_words(query: str) -> list[str]:
+def search_words(query: str) -> list[str]:
+    """The words a search matches, lowercased (at most eight), each as a prefix."""
     return _WORD.findall(query.lower())[:8]
 
 
@@ -239,7 +240,7 @@ def messages_search(*, user: User, query: str, limit: int = 50) -> list[Message]
     "deploy") in rooms the user may read, newest first; never a private room the user
     is not in, never deleted or system messages. Full-text indexes do the matching:
     PostgreSQL's GIN index or SQLite's FTS5 table (migration 0007)."""
-    words = _search_words(query)
+    words = search_words(query)
     if not words:
         return []
     where, params = _full_text_filter(words)

@@ -7,6 +7,7 @@ app_name = "rooms"
 urlpatterns = [
     path("", views.room_list, name="list"),
     path("mentions/", views.mention_list, name="mentions"),
+    path("search/", views.message_search, name="search"),
     path("rooms/new/", views.room_new, name="new"),
     path("rooms/new-conference/", views.conference_new, name="new_conference"),
     path("rooms/direct/<str:username>/", views.direct_open, name="direct"),

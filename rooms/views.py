@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from rooms import moderation, selectors, services
+from rooms import formatting, moderation, selectors, services
 from rooms.errors import ChatError, RoomNotFound
 from rooms.forms import ConferenceForm, InviteForm, RoomForm
 
@@ -86,6 +86,29 @@ def mention_list(request):
         request,
         "rooms/mentions.html",
         {"mentions": selectors.mentions_for_user(user=request.user)},
+    )
+
+
+SEARCH_RESULTS = 50
+
+
+@login_required
+def message_search(request):
+    """Messages matching the query in rooms I may read, newest first (at most 50), each
+    with its matched words marked and a link to the room opened at that message."""
+    search_query = request.GET.get("q", "").strip()[:200]
+    words = selectors.search_words(search_query)
+    messages_found = selectors.messages_search(
+        user=request.user, query=search_query, limit=SEARCH_RESULTS
+    )
+    results = [
+        {"message": message, "body": formatting.highlight_words(message.body, words)}
+        for message in messages_found
+    ]
+    return render(
+        request,
+        "rooms/search.html",
+        {"search_query": search_query, "results": results, "limit": SEARCH_RESULTS},
     )
 
 

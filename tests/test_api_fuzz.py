@@ -23,23 +23,42 @@ JSON_VALUES = st.recursive(
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=False)
     | st.text(max_size=50),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
     max_leaves=12,
 )
 FIELD_NAMES = st.sampled_from(
-    ["body", "client_id", "name", "kind", "members", "username", "usernames", "password",
-     "topic", "seq", "emoji", "on", "reason", "minutes", "moderator", "temporary"]
+    [
+        "body",
+        "client_id",
+        "name",
+        "kind",
+        "members",
+        "username",
+        "usernames",
+        "password",
+        "topic",
+        "seq",
+        "emoji",
+        "on",
+        "reason",
+        "minutes",
+        "moderator",
+        "temporary",
+    ]
 )
 BODIES = st.one_of(
     JSON_VALUES,
     st.dictionaries(FIELD_NAMES, JSON_VALUES, max_size=5),
     st.text(max_size=40).map(lambda t: {"__raw__": t}),
 )
-PATH_IDS = st.one_of(st.integers(min_value=-5, max_value=10**12), st.sampled_from(["x", "1.5", "-1"]))
+PATH_IDS = st.one_of(
+    st.integers(min_value=-5, max_value=10**12), st.sampled_from(["x", "1.5", "-1"])
+)
 QUERY = st.dictionaries(
     st.sampled_from(["after", "before", "limit", "wait", "changed_after", "q", "offset"]),
-    st.one_of(st.integers(min_value=-10**15, max_value=10**15).map(str), st.text(max_size=10)),
+    st.one_of(st.integers(min_value=-(10**15), max_value=10**15).map(str), st.text(max_size=10)),
     max_size=3,
 )
 
@@ -87,8 +106,11 @@ def test_no_input_makes_the_api_answer_5xx(operations, headers, data, settings):
     else:
         qs = "&".join(f"{k}={v}" for k, v in query.items())
         response = client.generic(
-            method, f"{path}?{qs}" if qs else path, raw,
-            content_type="application/json", headers=headers,
+            method,
+            f"{path}?{qs}" if qs else path,
+            raw,
+            content_type="application/json",
+            headers=headers,
         )
     assert response.status_code < 500, (method, path, raw, response.content[:300])
     if response.status_code >= 400 and response["Content-Type"].startswith("application/json"):

@@ -31,6 +31,9 @@ let joinedNow = false; // joined on the current connection
 let knownRev = 0; // every change up to this rev is on screen
 let readUpTo = 0; // the read position last reported to the server
 let loadingOlder = false;
+// ?at=<seq> (a search result): open the room at that message instead of at the end.
+const openAt = Number.parseInt(new URLSearchParams(window.location.search).get("at") ?? "", 10);
+const FOUND_SHOWN_MS = 4000;
 
 function setStatus(text, state) {
   statusLine.textContent = text;
@@ -91,6 +94,26 @@ async function catchUpChanges(since) {
     }
     if (!page.has_more || !page.messages.length) return;
   }
+}
+
+/** Before the socket joins: the page of history that ends at the message asked for.
+ * The join then asks for what follows it (`after` = the last seq shown), so the
+ * timeline stays without gaps and live updates carry on from there. */
+async function loadAround(seq) {
+  const page = await getJSON(`/api/rooms/${roomId}/messages?before=${seq + 1}&limit=25`);
+  if (page) page.messages.forEach((message) => timeline.put(message));
+  updateLoadOlder();
+}
+
+/** Scroll the message into the middle of the log and outline it for a moment. */
+function showFound(seq) {
+  const item = timeline.bySeq.get(seq);
+  if (!item) return;
+  const offset = item.getBoundingClientRect().top - log.getBoundingClientRect().top;
+  log.scrollTop += offset - Math.max(16, (log.clientHeight - item.offsetHeight) / 2);
+  item.classList.add("found");
+  setTimeout(() => item.classList.remove("found"), FOUND_SHOWN_MS);
+  jumpLatest.hidden = timeline.atBottom();
 }
 
 function updateLoadOlder() {
@@ -266,7 +289,9 @@ const socket = new RoomTransport({
         const since = knownRev;
         joinedOnce = true;
         joinedNow = true;
-        showNew(frame.messages, { scroll: !rejoin });
+        const finding = !rejoin && openAt > 0;
+        showNew(frame.messages, { scroll: !rejoin && !finding });
+        if (finding) showFound(openAt);
         if (rejoin) catchUpChanges(since);
         else noteRev(frame.last_rev);
         setOnline(frame.online || []);
@@ -389,4 +414,5 @@ const fitSide = () => {
 fitSide();
 narrow.addEventListener("change", fitSide);
 
-socket.connect();
+if (openAt > 0) loadAround(openAt).finally(() => socket.connect());
+else socket.connect();

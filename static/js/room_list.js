@@ -60,14 +60,24 @@ function render(entries) {
   );
 }
 
+// One read at a time; a frame that arrives during a read asks for one more after it,
+// since that read may have left the server before the change the frame announces (a
+// `read` from another tab right behind the `room_activity` it answers).
 let refreshing = null;
-async function refresh() {
-  if (refreshing) return refreshing;
+let again = false;
+function refresh() {
+  if (refreshing) {
+    again = true;
+    return refreshing;
+  }
+  again = false;
   refreshing = fetch("/api/private", { credentials: "same-origin" })
     .then((response) => (response.ok ? response.json() : null))
     .then((data) => data && render(data.rooms))
+    .catch(() => {}) // offline: the socket's next open reads the list again
     .finally(() => {
       refreshing = null;
+      if (again) refresh();
     });
   return refreshing;
 }

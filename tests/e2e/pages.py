@@ -72,3 +72,44 @@ def wait_for(page, condition, timeout: float = LIVE) -> None:
         assert waited < timeout, "timed out"
         page.wait_for_timeout(100)
         waited += 100
+
+
+def create_user(username: str):
+    """A user who logs in with PASSWORD, made with the ORM (before the browser starts:
+    the ORM refuses to run beside Playwright's event loop). Hashed as the server hashes."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    from tests.factories import UserFactory
+
+    hasher = PBKDF2PasswordHasher()
+    user = UserFactory(username=username)
+    user.password = hasher.encode(PASSWORD, hasher.salt())
+    user.save(update_fields=["password"])
+    return user
+
+
+def call_api(page, method: str, path: str, data=None):
+    """An HTTP API call with the page's session and CSRF token; returns the response."""
+    csrf = next((c["value"] for c in page.context.cookies() if c["name"] == "csrftoken"), "")
+    headers = {"X-CSRFToken": csrf, "Referer": page.url}
+    return page.request.fetch(path, method=method, data=data, headers=headers)
+
+
+def add_messages(room, author, bodies: list[str]) -> None:
+    """Append messages to a room in one query (message_post's rate limit would refuse
+    a burst), keeping its seq and rev counters and its last activity in step."""
+    from django.utils import timezone
+
+    from rooms.models import Message, Room
+
+    room.refresh_from_db()
+    Message.objects.bulk_create(
+        Message(room=room, seq=room.last_seq + n, rev=room.last_rev + n, author=author, body=body)
+        for n, body in enumerate(bodies, start=1)
+    )
+    Room.objects.filter(pk=room.pk).update(
+        last_seq=room.last_seq + len(bodies),
+        last_rev=room.last_rev + len(bodies),
+        last_message_at=timezone.now(),
+    )
+    room.refresh_from_db()
