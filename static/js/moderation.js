@@ -66,6 +66,7 @@ export class MemberPanel {
     item.append(link);
     if (member.role !== "member") item.append(" ", tag("role", member.role));
     if (isMuted(member)) item.append(" ", tag("muted-tag", mutedLabel(member.muted_until)));
+    item.append(" ", tag("seen muted", seenLabel(member)));
     if (this.canModerate && member.username !== this.me && member.role !== "owner") {
       const actions = document.createElement("div");
       actions.className = "member-actions";
@@ -135,4 +136,17 @@ function tag(className, text) {
   node.className = `tag ${className}`;
   node.textContent = text;
   return node;
+}
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+/** "online", or "seen 5 minutes ago" from the member list's last_seen. */
+function seenLabel(member) {
+  if (member.online) return "online";
+  if (!member.last_seen) return "offline";
+  const minutes = Math.round((new Date(member.last_seen).getTime() - Date.now()) / 60000);
+  if (Math.abs(minutes) < 60) return `seen ${relative.format(minutes, "minute")}`;
+  const hours = Math.round(minutes / 60);
+  if (Math.abs(hours) < 48) return `seen ${relative.format(hours, "hour")}`;
+  return `seen ${relative.format(Math.round(hours / 24), "day")}`;
 }

@@ -58,6 +58,9 @@ def test_a_private_chat_becomes_a_conference_that_one_member_leaves(new_page):
     shown(bob, "Hi Bob!\nGot a minute?")
     send(bob, "Sure, what's up?")
     shown(alice, "Sure, what's up?")
+    # The member list says who is here.
+    members = alice.get_by_role("list", name="Members")
+    expect(members.locator("li", has_text="bob")).to_contain_text("online", timeout=LIVE)
 
     # Inviting carol into the 1:1 chat makes a new conference of the three.
     alice.get_by_label("Invite").fill("carol")
