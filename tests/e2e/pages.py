@@ -3,6 +3,9 @@ names: sign up, log in, open a room, send, read the role=log element."""
 
 from __future__ import annotations
 
+import re
+import threading
+
 PASSWORD = "a-long-Unusual-passphrase-77"
 LIVE = 10_000  # ms: how long a message may take to arrive in the other browser
 
@@ -113,3 +116,40 @@ def add_messages(room, author, bodies: list[str]) -> None:
         last_message_at=timezone.now(),
     )
     room.refresh_from_db()
+
+
+class SocketSwitch:
+    """Cuts and restores a page's chat socket, as a flaky network would: while off,
+    the page's socket opens but nothing reaches the server.
+
+        switch = SocketSwitch(page); switch.off("network went away"); switch.on("back")
+    """
+
+    def __init__(self, page) -> None:
+        self.online = threading.Event()
+        self.online.set()
+        self.routes: list = []  # (page side, server side or None), one per socket opened
+        page.route_web_socket(re.compile(r".*/ws/chat/.*"), self._route)
+
+    def _route(self, websocket) -> None:
+        server = websocket.connect_to_server() if self.online.is_set() else None
+        self.routes.append((websocket, server))
+
+    def _drop(self, reason: str) -> None:
+        page_side, server_side = self.routes[-1]
+        page_side.close(code=4000, reason=reason)
+        if server_side is not None:
+            server_side.close(code=1000, reason=reason)
+
+    def off(self, reason: str) -> None:
+        self.online.clear()
+        self._drop(reason)
+
+    def on(self, reason: str) -> None:
+        """Back online: drop the dead socket so the page reconnects at once."""
+        self.online.set()
+        self._drop(reason)
+
+    @property
+    def attempts(self) -> int:
+        return len(self.routes)

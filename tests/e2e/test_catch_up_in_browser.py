@@ -3,14 +3,12 @@ three once it reconnects, without a reload."""
 
 from __future__ import annotations
 
-import re
-import threading
-
 import pytest
 
 from tests.e2e.pages import (
     LIVE,
     PASSWORD,
+    SocketSwitch,
     add_messages,
     call_api,
     create_user,
@@ -21,8 +19,6 @@ from tests.e2e.pages import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-SOCKET = re.compile(r".*/ws/chat/.*")
 
 
 @pytest.fixture
@@ -46,30 +42,14 @@ def test_a_tab_that_slept_through_changes_shows_them_after_reconnecting(room, ne
     log_in(alice, "alice", PASSWORD)
     log_in(bob, "bob", PASSWORD)
 
-    online = threading.Event()
-    online.set()
-    routes = []
-
-    def route(websocket):
-        # Offline, the page's socket opens but nothing goes through.
-        server = websocket.connect_to_server() if online.is_set() else None
-        routes.append((websocket, server))
-
-    def drop(reason):
-        page_side, server_side = routes[-1]
-        page_side.close(code=4000, reason=reason)
-        if server_side is not None:
-            server_side.close(code=1000, reason=reason)
-
-    bob.route_web_socket(SOCKET, route)
+    switch = SocketSwitch(bob)
     bob.goto(f"/rooms/{room.id}/")
     wait_until_joined(bob)
     log = bob.get_by_role("log")
     expect(log.get_by_text("to be liked")).to_be_visible()
     bob.evaluate("window.stillTheSamePage = true")
 
-    online.clear()
-    drop("network went away")
+    switch.off("network went away")
     expect(bob.get_by_role("status")).to_contain_text("Reconnecting", timeout=LIVE)
 
     ids = message_ids(alice, room.id)
@@ -85,9 +65,8 @@ def test_a_tab_that_slept_through_changes_shows_them_after_reconnecting(room, ne
     assert liked.status == 200, liked.text()
     expect(log.get_by_text("to be edited")).to_be_visible()  # asleep: nothing arrived
 
-    wait_for(bob, lambda: len(routes) >= 2)  # it has tried (in vain) to reconnect
-    online.set()
-    drop("network is back")
+    wait_for(bob, lambda: switch.attempts >= 2)  # it has tried (in vain) to reconnect
+    switch.on("network is back")
     wait_until_joined(bob)
 
     edited_article = log.get_by_role("article").filter(has_text="was edited")

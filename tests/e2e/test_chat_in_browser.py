@@ -9,7 +9,6 @@ meet pytest-asyncio's.
 from __future__ import annotations
 
 import re
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from tests.e2e.pages import (
     LIVE,
     PASSWORD,
+    SocketSwitch,
     create_room,
     expect,
     log_in,
@@ -228,30 +228,14 @@ def test_a_dropped_connection_rejoins_and_misses_nothing(new_page, base_url):
     sign_up(bob, "bob")
     create_room(alice, "Flaky")
 
-    online = threading.Event()
-    online.set()
-    routes = []
-
-    def route(websocket):
-        # Offline, the page's socket opens but nothing goes through.
-        server = websocket.connect_to_server() if online.is_set() else None
-        routes.append((websocket, server))
-
-    def drop(reason):
-        page_side, server_side = routes[-1]
-        page_side.close(code=4000, reason=reason)
-        if server_side is not None:
-            server_side.close(code=1000, reason=reason)
-
-    bob.route_web_socket(re.compile(r".*/ws/chat/.*"), route)
+    switch = SocketSwitch(bob)
     open_room_from_list(bob, "Flaky")
     send(alice, "before the drop")
     expect(bob.get_by_role("log").get_by_text("before the drop")).to_be_visible(timeout=LIVE)
 
-    online.clear()
-    drop("network went away")
+    switch.off("network went away")
     expect(bob.get_by_role("status")).to_contain_text("Reconnecting", timeout=LIVE)
-    wait_for(bob, lambda: len(routes) >= 2)
+    wait_for(bob, lambda: switch.attempts >= 2)
     send(alice, "while you were away 1")
     send(alice, "while you were away 2")
     edit_message(alice, base_url, "before the drop", "before the drop, edited")
@@ -259,8 +243,7 @@ def test_a_dropped_connection_rejoins_and_misses_nothing(new_page, base_url):
     # Shown at once as pending, then delivered once the socket is back.
     expect(bob.get_by_role("log").get_by_text("typed while offline")).to_be_visible()
 
-    online.set()
-    drop("network is back")
+    switch.on("network is back")
     for text in ("while you were away 1", "while you were away 2", "typed while offline"):
         expect(bob.get_by_role("log").get_by_text(text, exact=True)).to_have_count(1, timeout=LIVE)
     expect(alice.get_by_role("log").get_by_text("typed while offline", exact=True)).to_have_count(
