@@ -317,3 +317,21 @@ async def test_ticket_opens_one_socket_once(alice, room):
     await second.connect()
     assert (await second.receive_output(timeout=2))["code"] == 4401
     await first.disconnect()
+
+
+async def test_an_expired_ticket_is_refused_with_4401(alice):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts import services as account_services
+    from accounts.models import WebSocketTicket
+
+    ticket, _ = await database_sync_to_async(account_services.ticket_create)(user=alice)
+    await database_sync_to_async(WebSocketTicket.objects.update)(
+        expires=timezone.now() - timedelta(seconds=1)
+    )
+    late = WebsocketCommunicator(application, f"/ws/chat/?ticket={ticket}")
+    await late.connect()
+    assert (await late.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4401}
+    assert await database_sync_to_async(WebSocketTicket.objects.count)() == 0  # used up
