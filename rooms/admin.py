@@ -9,7 +9,15 @@ from django.db.models import Count
 
 from rooms import moderation
 from rooms.errors import ChatError
-from rooms.models import Membership, Message, ModerationAction, Report, Room, RoomBan
+from rooms.models import (
+    Membership,
+    Message,
+    MessageRevision,
+    ModerationAction,
+    Report,
+    Room,
+    RoomBan,
+)
 
 
 def _each(modeladmin, request, queryset, action, done: str) -> None:
@@ -143,6 +151,18 @@ class MembershipAdmin(admin.ModelAdmin):
         )
 
 
+class MessageRevisionInline(admin.TabularInline):
+    """Earlier versions of an edited message, for moderators; read-only."""
+
+    model = MessageRevision
+    extra = 0
+    can_delete = False
+    readonly_fields = ("body", "replaced")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ("room", "seq", "author", "kind", "short_body", "created", "deleted")
@@ -164,6 +184,7 @@ class MessageAdmin(admin.ModelAdmin):
     )
     date_hierarchy = "created"
     actions = ["delete_live"]
+    inlines = [MessageRevisionInline]
 
     @admin.display(description="body")
     def short_body(self, message):

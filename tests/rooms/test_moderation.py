@@ -199,3 +199,15 @@ def test_the_audit_page_is_for_owners_and_moderators(client, members, bob, carol
     assert b"&lt;b&gt;spam&lt;/b&gt;" in page.content and b">carol<" in page.content
     client.force_login(carol)
     assert client.get(f"/rooms/{members.id}/audit/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_a_messages_earlier_versions(client, room, alice):
+    from rooms import changes
+
+    message, _ = services.message_post(room=room, author=alice, body="first wording")
+    changes.message_edit(message=message, by=alice, body="second wording")
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    page = client.get(f"/admin/rooms/message/{message.pk}/change/")
+    assert page.status_code == 200
+    assert b"first wording" in page.content and b"second wording" in page.content
