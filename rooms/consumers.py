@@ -128,16 +128,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.user is None or not self.user.is_authenticated:
             return
         log.info("socket id=%s closed user=%s code=%s", self.socket_id, self.user.pk, code)
+        # Rooms first: the others should see this user go at once. Each step is on its
+        # own, so one failing (Redis or the database away) does not skip the rest;
+        # whatever is left behind expires (presence TTL, group expiry).
+        for room_id in list(self.joined):
+            await self._quietly(self._unsubscribe(room_id), f"leaving room {room_id}")
+        groups = [events.user_group(self.user.pk)]
+        if self.scope.get("chat_session_key"):
+            groups.append(events.session_group(self.scope["chat_session_key"]))
+        for group in groups:
+            await self._quietly(self.channel_layer.group_discard(group, self.channel_name), group)
+        await self._quietly(self._leave_site(), "leaving the site")
+
+    async def _leave_site(self) -> None:
         if await presence.site_leave(self.user.pk, self.user.username, self.channel_name):
             await _seen(self.user.pk)
-        for room_id in list(self.joined):
-            await self._unsubscribe(room_id)
-        await self.channel_layer.group_discard(events.user_group(self.user.pk), self.channel_name)
-        session_key = self.scope.get("chat_session_key")
-        if session_key:
-            await self.channel_layer.group_discard(
-                events.session_group(session_key), self.channel_name
-            )
+
+    async def _quietly(self, step, what: str) -> None:
+        try:
+            await step
+        except Exception:
+            log.warning("socket id=%s closing: %s failed", self.socket_id, what, exc_info=True)
 
     # --- frames from the client -------------------------------------------------------
 
