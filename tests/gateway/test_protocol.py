@@ -85,30 +85,25 @@ def test_a_message_reads_as_one_line():
     )
 
 
-def test_the_command_refuses_to_start_without_redis_and_says_why():
-    env = {"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "chatsite.settings"}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "chatgateway", "--listen", "127.0.0.1:0"],
+def _run_gateway_command(listen: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "chatgateway", "--listen", listen],
         cwd=PROJECT_DIR,
-        env=env,
+        env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_the_command_refuses_to_start_without_redis_and_says_why():
+    result = _run_gateway_command("127.0.0.1:0", {"DJANGO_SETTINGS_MODULE": "chatsite.settings"})
     assert result.returncode == 1
     assert "REDIS_URL is not set" in result.stderr
     assert "--allow-memory-layer" in result.stderr
 
 
 def test_the_command_rejects_a_listen_address_without_a_port():
-    env = {"PATH": "/usr/bin:/bin", "REDIS_URL": "redis://127.0.0.1:6379/15"}
-    result = subprocess.run(
-        [sys.executable, "manage.py", "chatgateway", "--listen", "localhost"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _run_gateway_command("localhost", {"REDIS_URL": "redis://127.0.0.1:6379/15"})
     assert result.returncode == 1
     assert "--listen takes HOST:PORT" in result.stderr
