@@ -252,11 +252,6 @@ CHAT_PAGE_DEFAULT = 50
 CHAT_PAGE_MAX = 200
 CHAT_FRAME_MAX_BYTES = 64 * 1024
 CHAT_TICKET_TTL = env_int("CHAT_TICKET_TTL", 30)
-# "alice joined" in a public room's history the first time someone joins it. Off by
-# default: API and socket clients expect a room's messages to be what people posted,
-# and a notice would appear in the very `joined` frame of the join that caused it.
-# Invitations and leaving a conference always leave a notice.
-CHAT_JOIN_NOTICES = env_bool("CHAT_JOIN_NOTICES", False)
 # How long authors may edit or delete their own messages (seconds; moderators always can).
 CHAT_EDIT_WINDOW = env_int("CHAT_EDIT_WINDOW", 3600)
 # A socket (or a whole server process) that vanishes without a goodbye drops out of

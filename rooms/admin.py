@@ -50,7 +50,7 @@ class RoomAdmin(admin.ModelAdmin):
         "is_locked",
         "is_archived",
     )
-    list_filter = ("kind", "is_locked", "is_archived")
+    list_filter = ("kind", "is_locked", "is_archived", "announce_joins")
     search_fields = ("name", "slug", "topic")
     readonly_fields = ("last_seq", "last_rev", "last_message_at", "direct_key", "created")
     inlines = [MembershipInline]

@@ -34,6 +34,7 @@ class RoomOut(Schema):
     archived: bool
     locked: bool = False
     temporary: bool = False
+    announce_joins: bool = False
     members: list[str] | None = None
 
 
@@ -47,6 +48,8 @@ class RoomIn(Schema):
     members: list[str] = Field(default_factory=list)
     topic: str = ""
     temporary: bool = False
+    # Off by default here: rooms made by scripts and bots stay quiet unless asked.
+    announce_joins: bool = False
 
 
 class DirectIn(Schema):
@@ -115,6 +118,7 @@ def room_create(request, payload: RoomIn):
         members=payload.members,
         topic=payload.topic,
         temporary=payload.temporary,
+        announce_joins=payload.announce_joins,
     )
     return Status(201, _room_out(room))
 
@@ -245,6 +249,7 @@ def message_search(request, q: str, limit: int = 50):
 class RoomUpdate(Schema):
     name: str | None = None
     topic: str | None = None
+    announce_joins: bool | None = None
 
 
 class ReadIn(Schema):
@@ -268,9 +273,16 @@ class PrivateRoomList(Schema):
     exclude_none=True,
 )
 def room_update(request, room_id: int, payload: RoomUpdate):
-    """Rename a conference or set a room's topic (live for everyone in the room)."""
+    """Rename a conference, set a room's topic or whether a public room announces first
+    joins (live for everyone in the room)."""
     room = selectors.room_get_visible(user=request.auth, room_id=room_id)
-    room = services.room_update(room=room, by=request.auth, name=payload.name, topic=payload.topic)
+    room = services.room_update(
+        room=room,
+        by=request.auth,
+        name=payload.name,
+        topic=payload.topic,
+        announce_joins=payload.announce_joins,
+    )
     return _room_out(room)
 
 

@@ -10,6 +10,12 @@ class RoomForm(forms.Form):
         required=False,
         help_text="Closes by itself after a while with no messages and nobody in it.",
     )
+    announce_joins = forms.BooleanField(
+        label="Announce new members",
+        required=False,
+        initial=True,
+        help_text='Posts "alice joined" when someone joins for the first time.',
+    )
 
 
 class ConferenceForm(forms.Form):

@@ -33,6 +33,9 @@ class Room(models.Model):
     is_locked = models.BooleanField(default=False)
     # A temporary public room closes itself after CHAT_EPHEMERAL_IDLE idle seconds.
     is_temporary = models.BooleanField(default=False)
+    # Whether a public room posts "alice joined" on a first join. Rooms made in the
+    # browser start with it on; rooms made through the API (scripts, bots) start quiet.
+    announce_joins = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["kind", "name"])]

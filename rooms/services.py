@@ -245,9 +245,11 @@ def room_create(
     members: list[str] | None = None,
     topic: str = "",
     temporary: bool = False,
+    announce_joins: bool = False,
 ) -> Room:
     """Create a public room or a conference; the creator becomes its owner. A temporary
-    public room closes by itself when idle (see room_close_if_idle)."""
+    public room closes by itself when idle (see room_close_if_idle); one that announces
+    joins posts "alice joined" when someone joins it for the first time."""
     if kind not in (Room.Kind.PUBLIC, Room.Kind.CONFERENCE):
         raise InvalidInput("kind must be 'public' or 'conference'.")
     _throttle(f"rooms:{creator.pk}", limit=settings.CHAT_ROOMS_PER_HOUR, per_seconds=3600)
@@ -266,6 +268,7 @@ def room_create(
             topic=topic[:250],
             creator=creator,
             is_temporary=temporary and kind == Room.Kind.PUBLIC,
+            announce_joins=announce_joins and kind == Room.Kind.PUBLIC,
         )
         Membership.objects.create(room=room, user=creator, role=Membership.Role.OWNER)
         Membership.objects.bulk_create([Membership(room=room, user=u) for u in others])
@@ -287,10 +290,11 @@ def room_join(*, room: Room, user: User) -> Membership:
 
 
 def _join_public(*, room: Room, user: User) -> Membership:
-    """Membership of a public room; the first join posts "<user> joined" to its history
-    (opening another tab is presence, not a notice). Runs inside a transaction."""
+    """Membership of a public room; in a room that announces joins, the first join posts
+    "<user> joined" to its history (opening another tab is presence, not a notice). Runs
+    inside a transaction."""
     membership, created = Membership.objects.get_or_create(room=room, user=user)
-    if created and settings.CHAT_JOIN_NOTICES:
+    if created and room.announce_joins:
         post_system_message(room=room, body=f"{user.username} joined")
     return membership
 
@@ -402,29 +406,51 @@ def room_enter(*, user: User, room_id: int) -> Room:
     return room
 
 
-def room_update(*, room: Room, by: User, name: str | None = None, topic: str | None = None) -> Room:
-    """Rename a conference or set a room's topic, live for everyone in it. Members of a
-    conference may; in a public room, its owner and moderators (and staff)."""
+def room_update(
+    *,
+    room: Room,
+    by: User,
+    name: str | None = None,
+    topic: str | None = None,
+    announce_joins: bool | None = None,
+) -> Room:
+    """Rename a conference, set a room's topic or whether a public room announces first
+    joins, live for everyone in it. Members of a conference may; in a public room, its
+    owner and moderators (and staff)."""
     if room.is_private and not selectors.is_member(user=by, room=room):
         raise RoomNotFound()
     if room.kind == Room.Kind.DIRECT and name is not None:
         raise InvalidInput("A private 1:1 chat cannot be renamed.")
     if room.kind == Room.Kind.PUBLIC and not _can_moderate(user=by, room=room):
         raise Forbidden("Only the room's owner or moderators can change it.")
+    if name is None and topic is None and announce_joins is None:
+        raise InvalidInput("Give a name, a topic or announce_joins.")
+    # Only what actually changes is saved and announced: a settings form re-sends all.
     fields = []
     changes = []
     if name is not None:
-        room.name = clean_room_name(name)
-        fields.append("name")
-        changes.append(f'renamed the room to "{room.name}"')
+        name = clean_room_name(name)
+        if name != room.name:
+            room.name = name
+            fields.append("name")
+            changes.append(f'renamed the room to "{room.name}"')
     if topic is not None:
         if not isinstance(topic, str) or len(topic) > 250:
             raise InvalidInput("topic must be a string of at most 250 characters.")
-        room.topic = " ".join(topic.split())
-        fields.append("topic")
-        changes.append(f'set the topic to "{room.topic}"' if room.topic else "cleared the topic")
+        topic = " ".join(topic.split())
+        if topic != room.topic:
+            room.topic = topic
+            fields.append("topic")
+            changes.append(f'set the topic to "{topic}"' if topic else "cleared the topic")
+    if announce_joins is not None and room.kind == Room.Kind.PUBLIC:
+        if not isinstance(announce_joins, bool):
+            raise InvalidInput("announce_joins must be true or false.")
+        if announce_joins != room.announce_joins:
+            room.announce_joins = announce_joins
+            fields.append("announce_joins")
+            changes.append("turned join notices " + ("on" if announce_joins else "off"))
     if not fields:
-        raise InvalidInput("Give a name or a topic.")
+        return room
     with transaction.atomic():
         Room.objects.filter(pk=room.pk).update(**{f: getattr(room, f) for f in fields})
         post_system_message(room=room, body=f"{by.username} {' and '.join(changes)}")

@@ -36,6 +36,7 @@ def room_new(request):
                 name=form.cleaned_data["name"],
                 topic=form.cleaned_data["topic"],
                 temporary=form.cleaned_data["temporary"],
+                announce_joins=form.cleaned_data["announce_joins"],
             )
         except ChatError as exc:
             form.add_error("name", exc.detail)
@@ -178,15 +179,20 @@ def room_leave(request, room_id: int):
 @login_required
 @require_POST
 def room_settings(request, room_id: int):
-    """Rename a conference or set the topic, from the room page."""
+    """Rename a conference or set the topic (and, in a public room, whether first joins
+    are announced), from the room page."""
     room = _visible_or_404(request, room_id)
     name = request.POST.get("name")
+    announce = None
+    if room.kind == room.Kind.PUBLIC:
+        announce = request.POST.get("announce_joins") == "on"
     try:
         services.room_update(
             room=room,
             by=request.user,
             name=name if name and room.kind == room.Kind.CONFERENCE else None,
             topic=request.POST.get("topic"),
+            announce_joins=announce,
         )
     except ChatError as exc:
         messages.error(request, exc.detail)

@@ -46,6 +46,7 @@ def room_dict(room: Room, members: list[str] | None = None) -> dict[str, Any]:
         "archived": room.is_archived,
         "locked": room.is_locked,
         "temporary": room.is_temporary,
+        "announce_joins": room.announce_joins,
     }
     if members is not None:
         data["members"] = members

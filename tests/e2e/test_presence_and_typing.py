@@ -1,4 +1,4 @@
-"""Rooms feel alive: who is online, and who is typing, in two real browsers."""
+"""Rooms feel alive: who is online, who joined, and who is typing, in two real browsers."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def test_the_online_list_and_the_typing_line_follow_the_other_person(new_page):
 
     expect(online_names(alice)).to_have_text(["alice (you)", "bob"], timeout=LIVE)
     expect(online_names(bob)).to_have_text(["alice", "bob (you)"])
+    # A room made in the browser announces a first join, as a system line for both.
+    for page in (alice, bob):
+        expect(page.get_by_role("log").get_by_text("bob joined", exact=True)).to_be_visible(
+            timeout=LIVE
+        )
 
     box = alice.get_by_label("Message", exact=True)
     box.press_sequentially("are you th")

@@ -180,20 +180,3 @@ def test_concurrent_posts_from_many_threads_keep_seqs_gapless_and_unique(setting
     assert seqs == list(range(1, 8 * 15 + 1))
     room.refresh_from_db()
     assert room.last_seq == 120
-
-
-def test_first_join_of_a_public_room_leaves_a_notice_when_enabled(room, bob, settings):
-    settings.CHAT_JOIN_NOTICES = True
-    services.room_join(room=room, user=bob)
-    services.room_join(room=room, user=bob)  # joining again (another tab) is no news
-    services.message_post(room=room, author=bob, body="hi")
-    rows, _ = selectors.messages_page(room=room)
-    assert [(m.kind, m.author_id, m.body) for m in rows] == [
-        ("system", None, "bob joined"),
-        ("text", bob.pk, "hi"),
-    ]
-
-
-def test_join_notices_are_off_by_default(room, bob):
-    services.room_join(room=room, user=bob)
-    assert Message.objects.count() == 0
