@@ -12,6 +12,7 @@ closing its connection when done. Sockets and the gateway use `in_thread`.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,6 +20,8 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connections
+
+from rooms import events
 
 T = TypeVar("T")
 _gates: dict[int, asyncio.Semaphore] = {}
@@ -52,5 +55,28 @@ def in_thread(function: Callable[..., T]) -> Callable[..., Any]:
     few threads, so a few connections), not in the one thread Channels uses by
     default, where every socket's database work would queue behind every other's.
     Like Channels' database_sync_to_async, it closes stale connections around each
-    call (with the PostgreSQL pool, it returns them)."""
-    return database_sync_to_async(function, thread_sensitive=False)
+    call (with the PostgreSQL pool, it returns them). Broadcasts the call makes are
+    sent by the event loop once it returns (rooms.events.collect_broadcasts), so the
+    thread is free as soon as its transaction commits."""
+
+    def collecting(*args: Any, **kwargs: Any) -> tuple[bool, Any, list]:
+        pending = events.collect_broadcasts()
+        try:
+            return True, function(*args, **kwargs), pending
+        except BaseException as exc:  # what committed before the error is still sent
+            return False, exc, pending
+        finally:
+            events.stop_collecting()
+
+    threaded = database_sync_to_async(collecting, thread_sensitive=False)
+
+    @functools.wraps(function)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        ok, outcome, pending = await threaded(*args, **kwargs)
+        if pending:
+            await events.asend_all(pending)
+        if not ok:
+            raise outcome
+        return outcome
+
+    return call

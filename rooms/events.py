@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from typing import Any
 
@@ -35,7 +36,42 @@ def session_group(session_key: str) -> str:
     return f"session.{session_key}"
 
 
+# Sockets run services in a thread pool (rooms.db_gate.in_thread). There a broadcast
+# is not sent from the thread, which would hold the thread (and its database
+# connection) until the event loop gets round to it; it is collected here and sent by
+# the loop itself as soon as the call returns, still after the commit, in order.
+_collecting = threading.local()
+
+
+def collect_broadcasts() -> list[tuple[str, dict[str, Any]]]:
+    """Start collecting this thread's broadcasts instead of sending them; returns the
+    list they are added to. Pair with stop_collecting() in a finally."""
+    pending: list[tuple[str, dict[str, Any]]] = []
+    _collecting.pending = pending
+    return pending
+
+
+def stop_collecting() -> None:
+    _collecting.pending = None
+
+
+async def asend_all(pending: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send collected broadcasts from the event loop, in the order they were made."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group, event in pending:
+        try:
+            await layer.group_send(group, event)
+        except Exception:
+            log.exception("group_send to %s failed", group)
+
+
 def _send_now(group: str, event: dict[str, Any]) -> None:
+    pending = getattr(_collecting, "pending", None)
+    if pending is not None:
+        pending.append((group, event))
+        return
     layer = get_channel_layer()
     if layer is None:
         return

@@ -11,7 +11,7 @@ import re
 import uuid
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -94,21 +94,13 @@ def _append_message(
 ) -> Message:
     """Insert the room's next message. Must run inside a transaction; locks the room row
     so seqs are taken one at a time (on SQLite the IMMEDIATE transaction does that)."""
-    locked = Room.objects.select_for_update().get(pk=room.pk)
     now = timezone.now()
-    locked.last_seq += 1
-    locked.last_rev += 1
-    locked.last_message_at = now
-    locked.save(update_fields=["last_seq", "last_rev", "last_message_at"])
-    room.last_seq, room.last_rev, room.last_message_at = (
-        locked.last_seq,
-        locked.last_rev,
-        now,
-    )
+    room.last_seq, room.last_rev = _take_next_seq(room_id=room.pk, now=now)
+    room.last_message_at = now
     message = Message.objects.create(
         room=room,
-        seq=locked.last_seq,
-        rev=locked.last_rev,
+        seq=room.last_seq,
+        rev=room.last_rev,
         kind=kind,
         author=author,
         body=body,
@@ -129,6 +121,23 @@ def _append_message(
             summary={"seq": message.seq, "message": wire.message_dict(message)},
         )
     return message
+
+
+def _take_next_seq(*, room_id: int, now) -> tuple[int, int]:
+    """Advance the room's seq and change counters in one statement and return them.
+    The UPDATE locks the row until the transaction ends, so concurrent posts take
+    seqs one at a time (PostgreSQL and SQLite >= 3.35 both have RETURNING)."""
+    table = connection.ops.quote_name(Room._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = last_seq + 1, last_rev = last_rev + 1, "
+            "last_message_at = %s WHERE id = %s RETURNING last_seq, last_rev",
+            [connection.ops.adapt_datetimefield_value(now), room_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise RoomNotFound()
+    return row[0], row[1]
 
 
 def _record_mentions(message: Message) -> None:
@@ -181,9 +190,13 @@ def _ensure_can_post(*, room: Room, author: User) -> None:
         if membership is None:
             raise RoomNotFound()
     else:
-        if RoomBan.objects.filter(room=room, user=author).exists():
-            raise Banned("You are banned from this room.")
-        membership = _join_public(room=room, user=author)
+        # A ban deletes the membership in its own transaction, so only a non-member
+        # can be banned: members (nearly every post) skip that query.
+        membership = selectors.membership_get(user=author, room=room)
+        if membership is None:
+            if RoomBan.objects.filter(room=room, user=author).exists():
+                raise Banned("You are banned from this room.")
+            membership = _join_public(room=room, user=author)
     moderator = membership.role in (Membership.Role.OWNER, Membership.Role.MODERATOR)
     if room.is_locked and not moderator:
         raise Locked("This room is locked: only its moderators can post.")
