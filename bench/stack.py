@@ -1,6 +1,7 @@
 """A loopback topology of real server processes: N daphne workers sharing one
 database and (with a Redis URL) one channels-redis layer, optionally behind Debian's
-nginx (``nginx=True``), as docker-compose.yml arranges them.
+nginx (``nginx=True``), as docker-compose.yml arranges them. ``server="uvicorn"``
+runs the same application under uvicorn instead, with equivalent settings.
 
 Used by the live tests, the browser tests and the benchmark::
 
@@ -15,8 +16,8 @@ after a timeout and always reaps. Workers listen on 127.0.0.1 only. Each worker'
 stdout and stderr go to `<log_dir>/worker-<i>.log`; a worker that fails to start is
 reported with that path and the tail of its log.
 
-Run it by hand with ``python -m bench.stack --workers 3``: it migrates, starts the
-workers, prints their URLs and runs until Ctrl-C.
+Run it by hand with ``python -m bench.stack --workers 3`` (``--server uvicorn`` for
+uvicorn): it migrates, starts the workers, prints their URLs and runs until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -44,8 +45,18 @@ HOST = "127.0.0.1"
 READY_PATH = "/accounts/login/"
 WS_PATH = "/ws/chat/"
 PORT_ATTEMPTS = 3
+SERVERS = ("daphne", "uvicorn")
+# What each server logs when its port was taken between free_port() and its bind.
+LISTEN_FAILURES = ("Listen failure", "address already in use")
+# daphne's own defaults (daphne/cli.py), spelled out so uvicorn can be given the same.
+PING_INTERVAL = 20  # seconds a socket may be idle before the server pings it
+PING_TIMEOUT = 30  # seconds to wait for the pong before closing
+# Bytes, well above the protocol's 64 KiB frames: an oversized frame reaches the
+# consumer, which answers "invalid", instead of the server closing the socket.
+WS_MAX_MESSAGE = 1024 * 1024
+APP_CLOSE_TIMEOUT = 10  # seconds the app gets to finish after a disconnect or SIGTERM
 
-# Runs in the child before daphne replaces it (os.execv keeps the pid): ask Linux to
+# Runs in the child before the server replaces it (os.execv keeps the pid): ask Linux to
 # SIGKILL the worker when the process that started it dies, so a crashed or killed
 # test run never leaves servers listening. Best effort; elsewhere it does nothing.
 _LAUNCHER = """\
@@ -85,8 +96,51 @@ def _tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def server_command(server: str, *, asgi: str, port: int) -> list[str]:
+    """The arguments after `python` that start one worker of `server` on `port`."""
+    if server == "daphne":
+        return ["-m", "daphne", "-b", HOST, "-p", str(port), asgi]
+    if server == "uvicorn":
+        return [
+            "-m",
+            "uvicorn",
+            asgi,
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            # The websockets library the project already pins, through uvicorn's
+            # sans-I/O protocol (its default; the legacy one is deprecated).
+            "--ws",
+            "websockets-sansio",
+            "--ws-ping-interval",
+            str(PING_INTERVAL),
+            "--ws-ping-timeout",
+            str(PING_TIMEOUT),
+            "--ws-max-size",
+            str(WS_MAX_MESSAGE),
+            # daphne (autobahn, as daphne sets it up) negotiates no compression.
+            "--ws-per-message-deflate",
+            "false",
+            # daphne here runs without --proxy-headers; uvicorn would otherwise trust
+            # X-Forwarded-For from 127.0.0.1, i.e. from the nginx front.
+            "--no-proxy-headers",
+            # Channels' ProtocolTypeRouter has no "lifespan" route.
+            "--lifespan",
+            "off",
+            "--timeout-graceful-shutdown",
+            str(APP_CLOSE_TIMEOUT),
+            # Requests are logged by chatsite.request (LOG_LEVEL, REQUEST_LOG_LEVEL).
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+    raise ValueError(f"unknown server {server!r}; one of {', '.join(SERVERS)}")
+
+
 class Worker:
-    """One daphne process; keeps its port (and so its URL) across restarts."""
+    """One server process (daphne or uvicorn); keeps its port (and so its URL) across
+    restarts."""
 
     def __init__(self, index: int, port: int, log_path: Path) -> None:
         self.index = index
@@ -107,16 +161,19 @@ class Worker:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def spawn(self, *, asgi: str, env: Mapping[str, str], cwd: Path) -> None:
-        daphne = ["-m", "daphne", "-b", HOST, "-p", str(self.port), asgi]
+    def spawn(
+        self, *, asgi: str, env: Mapping[str, str], cwd: Path, server: str = "daphne"
+    ) -> None:
+        arguments = server_command(server, asgi=asgi, port=self.port)
         if sys.platform == "linux" and threading.current_thread() is threading.main_thread():
             # PDEATHSIG fires when the spawning *thread* exits, so only from the main one.
-            command = [sys.executable, "-c", _LAUNCHER, str(os.getpid()), *daphne]
+            command = [sys.executable, "-c", _LAUNCHER, str(os.getpid()), *arguments]
         else:
-            command = [sys.executable, *daphne]
+            command = [sys.executable, *arguments]
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in reap()
         self._log.write(
-            f"--- {time.strftime('%H:%M:%S')} starting worker on port {self.port}\n".encode()
+            f"--- {time.strftime('%H:%M:%S')} starting {server} worker on port "
+            f"{self.port}\n".encode()
         )
         self._log.flush()
         self.process = subprocess.Popen(
@@ -241,8 +298,9 @@ class NginxFront:
 
 
 class Stack:
-    """N daphne workers on loopback ports. Use as a context manager, or call start()
-    and stop() (stop is idempotent and always reaps)."""
+    """N daphne (or, with server="uvicorn", uvicorn) workers on loopback ports. Use as
+    a context manager, or call start() and stop() (stop is idempotent and always
+    reaps)."""
 
     def __init__(
         self,
@@ -257,9 +315,13 @@ class Stack:
         start_timeout: float = 30.0,
         stop_timeout: float = 10.0,
         nginx: bool = False,
+        server: str = "daphne",
     ) -> None:
         if workers < 1:
             raise ValueError("A stack needs at least one worker.")
+        if server not in SERVERS:
+            raise ValueError(f"Unknown server {server!r}; one of {', '.join(SERVERS)}.")
+        self.server = server
         self.worker_count = workers
         self.database_url = database_url
         self.redis_url = redis_url
@@ -332,7 +394,7 @@ class Stack:
             for index in range(self.worker_count):
                 worker = Worker(index, free_port(), self.log_dir / f"worker-{index}.log")
                 self.workers.append(worker)
-                worker.spawn(asgi=self.asgi, env=self.environment(), cwd=self.cwd)
+                self._spawn(worker)
             deadline = time.monotonic() + self.start_timeout
             for worker in self.workers:
                 self._wait_ready(worker, deadline, new_port_on_conflict=True)
@@ -366,7 +428,7 @@ class Stack:
         worker = self.workers[index]
         worker.signal(signal.SIGTERM)
         worker.reap(self.stop_timeout)
-        worker.spawn(asgi=self.asgi, env=self.environment(), cwd=self.cwd)
+        self._spawn(worker)
         try:
             self._wait_ready(worker, time.monotonic() + self.start_timeout)
         except BaseException:
@@ -387,6 +449,9 @@ class Stack:
 
     # --- helpers --------------------------------------------------------------------
 
+    def _spawn(self, worker: Worker) -> None:
+        worker.spawn(asgi=self.asgi, env=self.environment(), cwd=self.cwd, server=self.server)
+
     def _wait_ready(self, worker: Worker, deadline: float, *, new_port_on_conflict=False):
         """Poll GET /accounts/login/ until it answers below 500, the worker exits, or the
         deadline passes. A worker that lost its port to another process is moved to a
@@ -396,10 +461,11 @@ class Stack:
             if not worker.alive:
                 worker.reap(0)
                 log = _tail(worker.log_path)
-                if new_port_on_conflict and "Listen failure" in log and attempts < PORT_ATTEMPTS:
+                lost_port = any(failure in log for failure in LISTEN_FAILURES)
+                if new_port_on_conflict and lost_port and attempts < PORT_ATTEMPTS:
                     attempts += 1
                     worker.port = free_port()
-                    worker.spawn(asgi=self.asgi, env=self.environment(), cwd=self.cwd)
+                    self._spawn(worker)
                     continue
                 raise WorkerFailed(
                     f"worker {worker.index} exited with status {worker.process.returncode} "
@@ -455,9 +521,10 @@ def migrate(*, database_url: str, redis_url: str | None, cwd: Path = PROJECT_DIR
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.stack",
-        description="Migrate, start N daphne workers on loopback and run until Ctrl-C.",
+        description="Migrate, start N daphne (or uvicorn) workers on loopback, run until Ctrl-C.",
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--server", choices=SERVERS, default="daphne", help="default daphne")
     parser.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL", f"sqlite:///{PROJECT_DIR / 'db.sqlite3'}"),
@@ -499,12 +566,13 @@ def main(argv: list[str] | None = None) -> int:
         log_dir=args.log_dir,
         start_timeout=args.start_timeout,
         nginx=args.nginx and nginx_binary() is not None,
+        server=args.server,
     )
     try:
         stack.start()
         print(f"logs: {stack.log_dir}")
         for worker in stack.workers:
-            print(f"worker {worker.index}: {worker.url}  {worker.ws_url}")
+            print(f"{args.server} worker {worker.index}: {worker.url}  {worker.ws_url}")
         if stack.nginx is not None:
             print(f"nginx in front: {stack.front_url}  {stack.front_ws_url}")
         print("Ctrl-C to stop.", flush=True)

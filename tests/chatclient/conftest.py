@@ -17,6 +17,7 @@ from tests.live import conftest as live
 # The live fixtures (workers, people, rooms, WebSockets), for this directory too.
 channel_prefix = live.channel_prefix
 live_stack = live.live_stack
+stack_server = live.stack_server
 make_people = live.make_people
 make_room = live.make_room
 open_socket = live.open_socket

@@ -67,11 +67,20 @@ def channel_prefix(redis_url):
 
 
 @pytest.fixture
-def live_stack(transactional_db, redis_url, channel_prefix, tmp_path):
-    """Two daphne workers on the test database and one Redis layer. Stopped (and
-    reaped) before the database is flushed, whatever the test did."""
+def stack_server() -> str:
+    """The server live_stack runs: daphne, unless a test module overrides this fixture
+    (tests/live/test_uvicorn.py). Not `live_server`: pytest-django has one."""
+    return "daphne"
+
+
+@pytest.fixture
+def live_stack(transactional_db, redis_url, channel_prefix, tmp_path, stack_server):
+    """Two workers (daphne, or what stack_server names) on the test database and one
+    Redis layer. Stopped (and reaped) before the database is flushed, whatever the
+    test did."""
     stack = Stack(
         WORKERS,
+        server=stack_server,
         database_url=database_url_for_workers(),
         redis_url=redis_url,
         env={

@@ -1,0 +1,1 @@
+"""The benchmark's scenario families, one module each, run by bench.run."""
