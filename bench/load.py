@@ -54,6 +54,10 @@ class LoadConfig:
     body_size: int = 100  # characters per message body
     connect_concurrency: int = 20  # sockets connecting and joining at once
     open_timeout: float = 20.0
+    # Before sending, also wait until nothing has arrived for this long (at most
+    # `settle_max`): in a big room the join-time presence lists take a while to drain.
+    quiet: float = 0.0
+    settle_max: float = 30.0
 
 
 @dataclass
@@ -87,6 +91,7 @@ class LoadResult:
     drain_seconds: float
     drain_timed_out: bool
     client_cpu_seconds: float
+    settle_seconds: float = 0.0
     error_samples: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,6 +114,7 @@ class Run:
         self.error_samples: list[str] = []
         self.first_send: float | None = None
         self.last_delivery: float | None = None
+        self.last_frame = time.perf_counter()
         self.sending_done = False
         self.closing = False  # set when the generator itself closes the sockets
         self.all_delivered = asyncio.Event()
@@ -140,7 +146,7 @@ class Member:
         run = self.run
         try:
             async for raw in self.socket:
-                now = time.perf_counter()
+                now = run.last_frame = time.perf_counter()
                 frame = json.loads(raw)
                 kind = frame.get("type")
                 if kind == "message":
@@ -292,7 +298,14 @@ async def run_load(
         await asyncio.gather(*opening)
         connect_seconds = time.perf_counter() - connect_started
         readers = [asyncio.create_task(m.receive_forever()) for m in members]
+        settle_started = time.perf_counter()
         await asyncio.sleep(0.5)  # let join-time chatter (presence frames) settle
+        while config.quiet > 0 and time.perf_counter() - settle_started < config.settle_max:
+            still = config.quiet - (time.perf_counter() - run.last_frame)
+            if still <= 0:
+                break
+            await asyncio.sleep(min(still, 0.1))
+        settle_seconds = time.perf_counter() - settle_started
 
         on_phase("sending")
         loop = asyncio.get_running_loop()
@@ -365,6 +378,7 @@ async def run_load(
             2,
         ),
         error_samples=run.error_samples,
+        settle_seconds=round(settle_seconds, 3),
     )
 
 

@@ -1,14 +1,28 @@
 """The load generator against the bare app: one real daphne worker, in-memory layer,
-about two seconds of load. Proves bench.load counts every delivery exactly once."""
+about two seconds of load. Proves bench.load counts every delivery exactly once.
+
+Then the suite of bench.run, tiny (on the real PostgreSQL and Redis): every scenario
+delivers every message once, the long polls all wake with the message, idle sockets
+stay open and their memory is measured, the run cleans up and draws its plot."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib.util
+import inspect
+import io
+import json
+import os
 
+import psycopg
 import pytest
+import redis
 
-from bench import load
+from bench import load, plot, run
+from bench.common import problems
 from bench.stack import Stack
+from tests.conftest import REDIS_URL, need, redis_available
 
 pytestmark = pytest.mark.live
 
@@ -37,3 +51,198 @@ def test_load_generator_sees_every_bare_message_once_and_in_order(tmp_path):
     assert (result.lost, result.duplicated, result.out_of_order) == (0, 0, 0)
     assert (result.errors, result.closed) == (0, 0)
     assert 0 < result.latency_ms["p50"] <= result.latency_ms["p99"]
+
+
+# --- the suite, tiny: every scenario of bench.run but fanout and history ----------------
+# (fanout is the generator test above plus the same machinery; history has its own test)
+
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_SERVER", "postgres://postgres@127.0.0.1:5432")
+IDLE_SOCKETS = 30
+LONG_POLLS = 10
+BIGROOM_MEMBERS = 10
+
+
+def postgres_available() -> bool:
+    try:
+        psycopg.connect(f"{POSTGRES_URL}/postgres", connect_timeout=2).close()
+    except psycopg.Error:
+        return False
+    return True
+
+
+def uvicorn_available() -> bool:
+    return importlib.util.find_spec("uvicorn") is not None and (
+        "server" in inspect.signature(Stack).parameters
+    )
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory):
+    """One tiny run of the suite: (exit status, the JSON document, its path, stdout)."""
+    if not redis_available():
+        need("Redis is not running on 127.0.0.1:6379")
+    if not postgres_available():
+        need(f"PostgreSQL is not running at {POSTGRES_URL}")
+    scenarios = ["bigroom", "idle", "longpoll", "scaling"]
+    if uvicorn_available():
+        scenarios.append("servers")
+    output = tmp_path_factory.mktemp("bench") / "run.json"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = run.main(
+            [
+                f"--suite={','.join(scenarios)}",
+                "--rooms=2",
+                "--members=3",
+                "--duration=0.5",
+                "--drain=5",
+                "--stall=1",
+                f"--bigroom-members={BIGROOM_MEMBERS}",
+                "--bigroom-rates=2",
+                f"--idle-sockets={IDLE_SOCKETS}",
+                "--idle-rooms=3",
+                "--idle-hold=0.5",
+                f"--longpolls={LONG_POLLS}",
+                "--scaling-rate=5",
+                "--servers-rates=3",
+                f"--redis-url={REDIS_URL}",
+                f"--postgres-url={POSTGRES_URL}",
+                f"--output={output}",
+            ]
+        )
+    return status, json.loads(output.read_text()), output, printed.getvalue()
+
+
+def test_the_suite_passes_and_cleans_up(suite):
+    status, document, _, printed = suite
+    assert document["problems"] == []
+    assert status == 0, printed
+    for key in ("machine", "code", "config"):
+        assert document[key]
+    run_id = document["run_id"]
+    with psycopg.connect(f"{POSTGRES_URL}/postgres") as connection:
+        row = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [f"chatbench_{run_id}"]
+        ).fetchone()
+    assert row is None
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        assert list(client.scan_iter(match=f"chatbench{run_id}*")) == []
+    finally:
+        client.close()
+
+
+def assert_every_message_once(row):
+    assert "error" not in row, row.get("error")
+    assert row["delivered"] == row["expected"] > 0
+    assert (row["lost"], row["duplicated"], row["out_of_order"], row["errors"]) == (0, 0, 0, 0)
+
+
+def test_bigroom_delivers_every_message_to_every_member(suite):
+    _, document, _, printed = suite
+    result = document["scenarios"]["bigroom"]
+    assert {row["app"] for row in result["cases"]} == {"project", "bare"}
+    for row in result["cases"]:
+        assert_every_message_once(row)
+        assert (row["rooms"], row["sockets"]) == (1, BIGROOM_MEMBERS)
+        assert row["expected"] == row["sent"] * BIGROOM_MEMBERS
+        # CPU is counted in clock ticks (10 ms): one tiny message may cost "0".
+        assert row["server"]["worker_cpu_ms_per_delivery"] >= 0
+    assert "Big room: 1 room x 10 members" in printed
+
+
+def test_idle_sockets_all_stay_open_and_cost_memory(suite):
+    _, document, _, printed = suite
+    result = document["scenarios"]["idle"]
+    for app in ("project", "bare"):
+        row = result["apps"][app]
+        assert "error" not in row, row.get("error")
+        assert (row["opened"], row["failed"], row["still_open_after_hold"]) == (
+            IDLE_SOCKETS,
+            0,
+            IDLE_SOCKETS,
+        )
+        assert isinstance(row["retried"], int)
+        assert all(kib > 0 for kib in row["rss_before_kib"] + row["rss_after_kib"])
+        assert row["kib_per_socket"] > 0
+        assert 0 < row["connect_join_ms"]["p50"] <= row["connect_join_ms"]["p99"]
+        assert row["open_all_seconds"] > 0
+    assert result["memory_ratio"] > 0
+    assert "memory per socket, KiB" in printed
+
+
+def test_one_post_wakes_every_long_poll_once(suite):
+    _, document, _, printed = suite
+    result = document["scenarios"]["longpoll"]
+    polls = result["longpoll"]
+    assert polls["post_status"] == 201
+    assert polls["answered_before_post"] == 0
+    assert polls["answered"] == polls["with_message_once"] == LONG_POLLS
+    assert 0 < polls["wake_ms"]["p50"] <= polls["wake_ms"]["max"]
+    for key in ("websocket_project", "websocket_bare"):
+        assert_every_message_once(result[key])
+        assert result[key]["delivered"] == LONG_POLLS
+        assert result[key]["wake_ms"]["max"] > 0
+    assert result["ratios"]["max"]["longpoll_vs_websocket_project"].endswith("x")
+    assert "Long polls: 10 waiting" in printed
+
+
+def test_scaling_runs_one_and_two_workers(suite):
+    _, document, _, printed = suite
+    result = document["scenarios"]["scaling"]
+    assert sorted((r["app"], r["workers"]) for r in result["cases"]) == [
+        ("bare", 1),
+        ("bare", 2),
+        ("project", 1),
+        ("project", 2),
+    ]
+    for row in result["cases"]:
+        assert_every_message_once(row)
+    assert set(result["two_over_one"]) == {"project", "bare"}
+    assert all(value > 0 for value in result["two_over_one"].values())
+    assert "Scaling:" in printed
+
+
+def test_servers_compares_uvicorn_with_daphne(suite):
+    _, document, _, printed = suite
+    if "servers" not in document["scenarios"]:
+        pytest.skip("uvicorn or Stack(server=...) is not available")
+    cases = document["scenarios"]["servers"]["cases"]
+    assert sorted((r["app"], r["asgi_server"]) for r in cases) == [
+        ("bare", "daphne"),
+        ("bare", "uvicorn"),
+        ("project", "daphne"),
+        ("project", "uvicorn"),
+    ]
+    for row in cases:
+        assert_every_message_once(row)
+    assert "uvicorn/daphne" in printed
+
+
+def test_the_run_draws_a_plot_and_bench_plot_redraws_it(suite, tmp_path):
+    _, document, output, _ = suite
+    drawn = output.with_suffix(".png")
+    assert drawn.read_bytes().startswith(b"\x89PNG")
+
+    redrawn = tmp_path / "again.png"
+    assert plot.main([str(output), "--output", str(redrawn)]) == 0
+    assert redrawn.stat().st_size > 10_000
+    assert redrawn.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_failed_scenario_or_a_lost_message_is_a_problem():
+    result = {
+        "cases": [
+            {"name": "a", "lost": 0, "duplicated": 0, "out_of_order": 0},
+            {"name": "b", "lost": 2, "duplicated": 0, "out_of_order": 1},
+            {"name": "c", "error": "RuntimeError: no"},
+        ],
+        "apps": {"project": {"name": "idle/project", "problems": ["3 sockets failed"]}},
+    }
+    assert problems(result, "x") == [
+        "b: lost 2",
+        "b: out_of_order 1",
+        "c: RuntimeError: no",
+        "idle/project: 3 sockets failed",
+    ]
+    assert problems({"cases": [{"name": "a", "lost": 0}]}, "x") == []
