@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import itertools
 import json
 import os
@@ -201,6 +202,29 @@ def delete_redis_prefix(redis_url: str, prefix: str) -> int:
     return deleted
 
 
+# The project's workers run as in production (DEBUG off: no query log, no debug
+# pages), as the bare app always does; plain HTTP on loopback, so no HTTPS redirect.
+PRODUCTION_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-" + "k3y" * 16,
+    "SECURE_SSL_REDIRECT": "false",
+}
+
+
+@functools.cache
+def collect_static() -> None:
+    """Once per run. With DEBUG off the pages (the workers' readiness probe among them) are rendered
+    against collected static files, as the Docker image does at build."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=PROJECT_DIR,
+        # DEBUG off, so the manifest storage the workers read writes its manifest.
+        env={**os.environ, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "chatsite.settings"},
+        check=True,
+        timeout=300,
+    )
+
+
 def migrate_quietly(database_url: str, redis_url: str) -> None:
     """bench.stack.migrate, with the child's progress lines kept out of the report."""
     sys.stdout.flush()
@@ -223,6 +247,7 @@ def prefix_for(tag: str) -> str:
 
 def app_env(app: str, layer: str, prefix: str, extra: dict[str, str]) -> dict[str, str]:
     env = {
+        **PRODUCTION_ENV,
         "CHANNEL_PREFIX": prefix,
         "CHANNEL_BACKEND": layer,
         # The per-user posting limit is the product working as designed; it must not
@@ -239,9 +264,8 @@ def app_env(app: str, layer: str, prefix: str, extra: dict[str, str]) -> dict[st
 def make_stack(
     ctx: Context, *, app: str, env: dict[str, str], workers: int, server: str = "daphne"
 ) -> Stack:
-    # `server` goes to Stack only when it is not the default, so this works with a
-    # Stack that predates the keyword.
-    extra: dict[str, Any] = {} if server == "daphne" else {"server": server}
+    if app == "project" and env.get("DEBUG") == "false":
+        collect_static()
     return Stack(
         workers,
         database_url=ctx.database_url,
@@ -249,7 +273,7 @@ def make_stack(
         env=env,
         asgi=ASGI[app],
         start_timeout=60,
-        **extra,
+        server=server,
     )
 
 

@@ -38,69 +38,26 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench.common import (
+    DEFAULT_POSTGRES,
+    DEFAULT_REDIS,
+    PRODUCTION_ENV,
+    RESULTS_DIR,
+    collect_static,
+    create_database,
+    delete_redis_prefix,
+    drop_database,
+    machine_busy,
+    migrate_quietly,
+)
 from bench.load import percentile
-from bench.stack import PROJECT_DIR, Stack, migrate
+from bench.stack import PROJECT_DIR, Stack
 
-DEFAULT_POSTGRES = "postgres://postgres@127.0.0.1:5432"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
-RESULTS_DIR = PROJECT_DIR / "bench" / "results"
 PAGE = 50  # CHAT_PAGE_DEFAULT: what the API answers without ?limit
 KINDS = ("newest", "before", "after")
 TARGET_RATIO = 1.5
 WARMUP = 5  # untimed requests per kind and room: connection, code paths, cached pages
 MIN_SIZE = 2 * PAGE + 1  # the smallest room where every kind gets a full page
-
-
-# --- database and Redis ------------------------------------------------------------------
-# Kept here rather than imported from bench.run, which may import this module.
-
-
-def _create_database(postgres_url: str, name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return f"{postgres_url}/{name}"
-
-
-def _drop_database(postgres_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{postgres_url}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _delete_redis_prefix(redis_url: str, prefix: str) -> int:
-    """SCAN + DEL under this run's own prefix; never FLUSHDB, the Redis is shared."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    deleted = 0
-    try:
-        batch = []
-        for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            batch.append(key)
-            if len(batch) >= 500:
-                deleted += client.delete(*batch)
-                batch = []
-        if batch:
-            deleted += client.delete(*batch)
-    finally:
-        client.close()
-    return deleted
-
-
-def _migrate_quietly(database_url: str, redis_url: str) -> None:
-    """bench.stack.migrate with its ~60 "Applying ..." lines kept out of the report."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            migrate(database_url=database_url, redis_url=redis_url)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _setup(*, sizes: tuple[int, ...], tag: str, child_env: dict[str, str]) -> dict[str, Any]:
@@ -326,22 +283,6 @@ def measure(
     return results
 
 
-def _machine_busy(seconds: float = 0.5) -> float:
-    """Share of all cores busy over the next `seconds`, from /proc/stat (0..1)."""
-
-    def sample() -> tuple[int, int]:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return sum(fields[:8]) - fields[3] - fields[4], sum(fields[:8])
-
-    try:
-        busy_0, total_0 = sample()
-        time.sleep(seconds)
-        busy_1, total_1 = sample()
-    except (OSError, ValueError):
-        return float("nan")
-    return (busy_1 - busy_0) / max(total_1 - total_0, 1)
-
-
 # --- the scenario ------------------------------------------------------------------------
 
 
@@ -366,7 +307,7 @@ def run(
     started = time.perf_counter()
     database_name = f"chatbench_hist_{run_id}"
     prefix = f"chatbenchhist{run_id}-"
-    env = {"CHANNEL_PREFIX": prefix, "LOG_LEVEL": "WARNING", **(extra_env or {})}
+    env = {**PRODUCTION_ENV, "CHANNEL_PREFIX": prefix, "LOG_LEVEL": "WARNING", **(extra_env or {})}
     result: dict[str, Any] = {
         "scenario": "history",
         "run_id": run_id,
@@ -380,9 +321,10 @@ def run(
         "env": dict(extra_env or {}),
     }
     print(f"history: database {database_name}, sizes {', '.join(f'{s:,}' for s in sizes)}")
-    database_url = _create_database(postgres_url, database_name)
+    database_url = create_database(postgres_url, database_name)
     try:
-        _migrate_quietly(database_url, redis_url)
+        migrate_quietly(database_url, redis_url)
+        collect_static()
         child_env = Stack(1, database_url=database_url, redis_url=redis_url, env=env).environment()
         setup = _setup(sizes=sizes, tag=run_id, child_env=child_env)
         rooms = {int(size): room_id for size, room_id in setup["rooms"].items()}
@@ -393,7 +335,7 @@ def run(
             f"vacuum {result['fill']['vacuum_analyze_seconds']} s)",
             flush=True,
         )
-        result["machine_busy_before"] = round(_machine_busy(), 3)
+        result["machine_busy_before"] = round(machine_busy(0.5), 3)
         with Stack(
             1, database_url=database_url, redis_url=redis_url, env=env, start_timeout=60
         ) as stack:
@@ -405,8 +347,8 @@ def run(
                 client.close()
     finally:
         with contextlib.suppress(Exception):
-            _delete_redis_prefix(redis_url, prefix)
-        _drop_database(postgres_url, database_name)
+            delete_redis_prefix(redis_url, prefix)
+        drop_database(postgres_url, database_name)
     small, large = str(sizes[0]), str(sizes[-1])
     result["ratio_of"] = [sizes[-1], sizes[0]]
     result["ratios"] = {
