@@ -9,9 +9,22 @@ import time
 import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.utils.functional import LazyObject, empty
 
 log = logging.getLogger("chatsite.request")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _known_user(request):
+    """The user this request already looked up, if any. Never loads one: the lazy
+    request.user would query the database, which an async request may not do in the
+    event loop (and a log line is no reason to). API calls name theirs in .auth."""
+    user = request.__dict__.get("user")
+    if isinstance(user, LazyObject) and user._wrapped is empty:
+        user = None
+    if user is None or not user.is_authenticated:
+        user = getattr(request, "auth", None)
+    return user if getattr(user, "is_authenticated", False) else None
 
 
 def _request_id(request) -> str:
@@ -46,7 +59,7 @@ class RequestLogMiddleware:
 
     def _done(self, request, response, started):
         response["X-Request-ID"] = request.request_id
-        user = getattr(request, "user", None)
+        user = _known_user(request)
         log.info(
             "request id=%s method=%s path=%s status=%s ms=%.1f user=%s",
             request.request_id,
@@ -54,6 +67,6 @@ class RequestLogMiddleware:
             request.path,
             response.status_code,
             (time.monotonic() - started) * 1000,
-            user.pk if user is not None and user.is_authenticated else "-",
+            user.pk if user is not None else "-",
         )
         return response
