@@ -285,22 +285,27 @@ def project_plan(
     child_env = Stack(
         1, database_url=ctx.database_url, redis_url=ctx.redis_url, env=env
     ).environment()
-    command = [sys.executable, "-m", "bench.project_setup"]
-    command += [f"--rooms={rooms}", f"--members={members}", f"--tag={tag}"]
+    arguments = [f"--rooms={rooms}", f"--members={members}", f"--tag={tag}"]
     if bulk:
-        command.append("--bulk")
+        arguments.append("--bulk")
+    return load.project_plan(run_setup("bench.project_setup", arguments, env=child_env))
+
+
+def run_setup(module: str, arguments: list[str], *, env: dict[str, str]) -> Any:
+    """Run a setup module (bench.project_setup, bench.history_setup) in a child process
+    with the workers' environment; returns the JSON it prints."""
     completed = subprocess.run(
-        command,
+        [sys.executable, "-m", module, *arguments],
         cwd=PROJECT_DIR,
-        env=child_env,
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
     )
     if completed.returncode != 0:
-        raise RuntimeError(f"bench.project_setup failed:\n{completed.stderr[-3000:]}")
-    return load.project_plan(json.loads(completed.stdout))
+        raise RuntimeError(f"{module} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout)
 
 
 # --- reporting ----------------------------------------------------------------------------

@@ -30,7 +30,6 @@ import http.client
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 import uuid
@@ -49,9 +48,10 @@ from bench.common import (
     drop_database,
     machine_busy,
     migrate_quietly,
+    run_setup,
 )
 from bench.load import percentile
-from bench.stack import PROJECT_DIR, Stack
+from bench.stack import Stack
 
 PAGE = 50  # CHAT_PAGE_DEFAULT: what the API answers without ?limit
 KINDS = ("newest", "before", "after")
@@ -61,19 +61,8 @@ MIN_SIZE = 2 * PAGE + 1  # the smallest room where every kind gets a full page
 
 
 def _setup(*, sizes: tuple[int, ...], tag: str, child_env: dict[str, str]) -> dict[str, Any]:
-    completed = subprocess.run(
-        [sys.executable, "-m", "bench.history_setup", f"--sizes={','.join(map(str, sizes))}"]
-        + [f"--tag={tag}"],
-        cwd=PROJECT_DIR,
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"bench.history_setup failed:\n{completed.stderr[-3000:]}")
-    return json.loads(completed.stdout)
+    arguments = [f"--sizes={','.join(map(str, sizes))}", f"--tag={tag}"]
+    return run_setup("bench.history_setup", arguments, env=child_env)
 
 
 # --- the fill --------------------------------------------------------------------------

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
-import inspect
 import io
 import json
-import os
 
-import psycopg
 import pytest
-import redis
 
 from bench import load, plot, run
 from bench.common import problems
 from bench.stack import Stack
+from tests.bench import POSTGRES_URL, assert_nothing_left, need_postgres
 from tests.conftest import REDIS_URL, need, redis_available
 
 pytestmark = pytest.mark.live
@@ -56,24 +52,9 @@ def test_load_generator_sees_every_bare_message_once_and_in_order(tmp_path):
 # --- the suite, tiny: every scenario of bench.run but fanout and history ----------------
 # (fanout is the generator test above plus the same machinery; history has its own test)
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_SERVER", "postgres://postgres@127.0.0.1:5432")
 IDLE_SOCKETS = 30
 LONG_POLLS = 10
 BIGROOM_MEMBERS = 10
-
-
-def postgres_available() -> bool:
-    try:
-        psycopg.connect(f"{POSTGRES_URL}/postgres", connect_timeout=2).close()
-    except psycopg.Error:
-        return False
-    return True
-
-
-def uvicorn_available() -> bool:
-    return importlib.util.find_spec("uvicorn") is not None and (
-        "server" in inspect.signature(Stack).parameters
-    )
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +62,8 @@ def suite(tmp_path_factory):
     """One tiny run of the suite: (exit status, the JSON document, its path, stdout)."""
     if not redis_available():
         need("Redis is not running on 127.0.0.1:6379")
-    if not postgres_available():
-        need(f"PostgreSQL is not running at {POSTGRES_URL}")
-    scenarios = ["bigroom", "idle", "longpoll", "scaling"]
-    if uvicorn_available():
-        scenarios.append("servers")
+    need_postgres()
+    scenarios = ["bigroom", "idle", "longpoll", "scaling", "servers"]
     output = tmp_path_factory.mktemp("bench") / "run.json"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
@@ -120,16 +98,9 @@ def test_the_suite_passes_and_cleans_up(suite):
     for key in ("machine", "code", "config"):
         assert document[key]
     run_id = document["run_id"]
-    with psycopg.connect(f"{POSTGRES_URL}/postgres") as connection:
-        row = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [f"chatbench_{run_id}"]
-        ).fetchone()
-    assert row is None
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        assert list(client.scan_iter(match=f"chatbench{run_id}*")) == []
-    finally:
-        client.close()
+    assert_nothing_left(
+        database=f"chatbench_{run_id}", redis_url=REDIS_URL, key_pattern=f"chatbench{run_id}*"
+    )
 
 
 def assert_every_message_once(row):
@@ -205,8 +176,6 @@ def test_scaling_runs_one_and_two_workers(suite):
 
 def test_servers_compares_uvicorn_with_daphne(suite):
     _, document, _, printed = suite
-    if "servers" not in document["scenarios"]:
-        pytest.skip("uvicorn or Stack(server=...) is not available")
     cases = document["scenarios"]["servers"]["cases"]
     assert sorted((r["app"], r["asgi_server"]) for r in cases) == [
         ("bare", "daphne"),

@@ -5,32 +5,18 @@ rows the API serves as the right pages, and that the run cleans up after itself.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 
-import psycopg
 import pytest
-import redis
 
 from bench.scenarios import history
-from tests.conftest import need
+from tests.bench import POSTGRES_URL, assert_nothing_left, need_postgres
 
 pytestmark = [pytest.mark.live, pytest.mark.redis]
 
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_SERVER", "postgres://postgres@127.0.0.1:5432")
-
-
-def postgres_available() -> bool:
-    try:
-        psycopg.connect(f"{POSTGRES_URL}/postgres", connect_timeout=2).close()
-    except psycopg.Error:
-        return False
-    return True
-
 
 def test_history_pages_are_right_and_timed(redis_url):
-    if not postgres_available():
-        need(f"PostgreSQL is not running at {POSTGRES_URL}")
+    need_postgres()
     run_id = uuid.uuid4().hex[:8]
 
     result = history.run(
@@ -56,16 +42,11 @@ def test_history_pages_are_right_and_timed(redis_url):
     assert "2,000/200" in history.format_table(result)
 
     # Nothing left behind: the database is dropped, the run's Redis keys deleted.
-    with psycopg.connect(f"{POSTGRES_URL}/postgres") as connection:
-        row = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [f"chatbench_hist_{run_id}"]
-        ).fetchone()
-    assert row is None
-    client = redis.Redis.from_url(redis_url)
-    try:
-        assert list(client.scan_iter(match=f"chatbenchhist{run_id}-*")) == []
-    finally:
-        client.close()
+    assert_nothing_left(
+        database=f"chatbench_hist_{run_id}",
+        redis_url=redis_url,
+        key_pattern=f"chatbenchhist{run_id}-*",
+    )
 
 
 def test_the_page_check_catches_wrong_answers():
