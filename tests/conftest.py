@@ -6,13 +6,16 @@ without them those tests skip with a reason; with CI=true they fail instead.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
+from django.db import connections
 
 from accounts import ratelimit
 from accounts import services as account_services
@@ -37,6 +40,25 @@ def redis_available() -> bool:
             return True
     except OSError:
         return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _let_the_test_database_go(django_db_setup, django_db_blocker):
+    """Async tests leave database connections in threads the test clients never close
+    (asgiref's sync thread, finished event loops' executors). On PostgreSQL one such
+    connection stops the test database from being dropped at the end, so close what
+    can be closed and end the rest before Django drops it."""
+    yield
+    asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    connection.close()
 
 
 @pytest.fixture(autouse=True)
