@@ -57,6 +57,7 @@ from bench.common import (
     problems,
     server_versions,
 )
+from bench.stack import env_pairs
 
 SUITE = ("fanout", "bigroom", "idle", "longpoll", "scaling", "history", "servers")
 
@@ -191,12 +192,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="py-spy binary: profile every worker while sending (bench/results/profile-*)",
     )
     args = parser.parse_args(argv)
-    args.extra_env = {}
-    for item in args.env:
-        name, separator, value = item.partition("=")
-        if not separator or not name:
-            parser.error(f"--env takes NAME=VALUE, got {item!r}")
-        args.extra_env[name] = value
+    args.extra_env = env_pairs(parser, args.env)
     args.suite_list = [v.strip() for v in args.suite.split(",") if v.strip()]
     args.rate_list = number_list(args.rates)
     args.bigroom_rate_list = number_list(args.bigroom_rates)

@@ -518,6 +518,17 @@ def migrate(*, database_url: str, redis_url: str | None, cwd: Path = PROJECT_DIR
     )
 
 
+def env_pairs(parser: argparse.ArgumentParser, items: list[str]) -> dict[str, str]:
+    """The repeatable `--env NAME=VALUE` option of the bench commands, as a dict."""
+    pairs = {}
+    for item in items:
+        name, separator, value = item.partition("=")
+        if not separator or not name:
+            parser.error(f"--env takes NAME=VALUE, got {item!r}")
+        pairs[name] = value
+    return pairs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.stack",
@@ -541,12 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    extra_env = {}
-    for item in args.env:
-        name, separator, value = item.partition("=")
-        if not separator or not name:
-            parser.error(f"--env takes NAME=VALUE, got {item!r}")
-        extra_env[name] = value
+    extra_env = env_pairs(parser, args.env)
     if args.workers > 1 and not args.redis_url:
         print(
             "warning: no --redis-url: each worker has its own in-memory channel layer, "

@@ -6,12 +6,10 @@ without them those tests skip with a reason; with CI=true they fail instead.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 
 import pytest
-from asgiref.sync import sync_to_async
 from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 from django.core.cache import cache
@@ -46,10 +44,9 @@ def redis_available() -> bool:
 def _let_the_test_database_go(django_db_setup, django_db_blocker):
     """Async tests leave database connections in threads the test clients never close
     (asgiref's sync thread, finished event loops' executors). On PostgreSQL one such
-    connection stops the test database from being dropped at the end, so close what
-    can be closed and end the rest before Django drops it."""
+    connection stops the test database from being dropped at the end, so end them
+    before Django drops it."""
     yield
-    asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
     connection = connections["default"]
     if connection.vendor != "postgresql":
         return

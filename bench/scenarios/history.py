@@ -51,7 +51,7 @@ from bench.common import (
     run_setup,
 )
 from bench.load import percentile
-from bench.stack import Stack
+from bench.stack import Stack, env_pairs
 
 PAGE = 50  # CHAT_PAGE_DEFAULT: what the API answers without ?limit
 KINDS = ("newest", "before", "after")
@@ -420,12 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", default=None, help="JSON path (default bench/results/)")
     args = parser.parse_args(argv)
-    extra_env = {}
-    for item in args.env:
-        name, separator, value = item.partition("=")
-        if not separator or not name:
-            parser.error(f"--env takes NAME=VALUE, got {item!r}")
-        extra_env[name] = value
+    extra_env = env_pairs(parser, args.env)
     sizes = tuple(int(value) for value in args.sizes.split(",") if value.strip())
     run_id = uuid.uuid4().hex[:8]
     result = run(
