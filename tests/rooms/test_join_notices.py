@@ -137,3 +137,13 @@ async def test_a_first_join_reaches_the_joiner_and_the_room_live(alice, bob):
     assert (await receive_type(alice_socket, "message"))["message"]["seq"] == 2
     for socket in (alice_socket, bob_socket, second_tab):
         await socket.disconnect()
+
+
+@pytest.mark.parametrize("value", ["maybe", 3, [True]])
+def test_a_bad_announce_value_is_refused_and_changes_nothing(api_client, announcing, alice, value):
+    before = history(announcing)
+    response = api_client(alice).patch(f"/api/rooms/{announcing.id}", {"announce_joins": value})
+    assert response.status_code == 400
+    assert isinstance(response.json()["detail"], str) and response.json()["detail"]
+    announcing.refresh_from_db()
+    assert announcing.announce_joins is True and history(announcing) == before
