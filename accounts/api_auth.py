@@ -1,6 +1,6 @@
 """How API requests authenticate: a Bearer token, or the browser session with its
 CSRF check. The async variants are for async operations (the long poll): their
-database work goes through rooms.db_gate, so a burst of waiting requests opens a
+database work goes through rooms.realtime.db_gate, so a burst of waiting requests opens a
 bounded number of connections and a waiting one holds none."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from ninja.security import HttpBearer, SessionAuth
 
 from accounts import services
-from rooms import db_gate
+from rooms.realtime import db_gate
 
 
 class BearerToken(HttpBearer):

@@ -12,8 +12,8 @@ from django.views.decorators.http import require_POST
 from accounts import selectors, services
 from accounts.forms import ProfileForm, SignupForm, ThrottledLoginForm, TokenForm
 from accounts.models import User
-from rooms import events, presence
 from rooms.errors import ChatError
+from rooms.realtime import events, presence
 
 
 def signup(request):

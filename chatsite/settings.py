@@ -267,7 +267,7 @@ if CHANNEL_GROUP_EXPIRY <= CHAT_PRESENCE_TTL / 3:
     raise ImproperlyConfigured("CHANNEL_GROUP_EXPIRY must be longer than CHAT_PRESENCE_TTL / 3")
 # A temporary public room closes after this many idle seconds.
 CHAT_EPHEMERAL_IDLE = env_int("CHAT_EPHEMERAL_IDLE", 1800)
-# Each server process closes idle temporary rooms every minute (rooms/cleanup.py).
+# Each server process closes idle temporary rooms every minute (rooms/realtime/cleanup.py).
 CHAT_CLEANUP_LOOP = env_bool("CHAT_CLEANUP_LOOP", True)
 CHAT_LONG_POLL_MAX = 30
 # Database calls running at once from async views (long polls), per process.

@@ -11,9 +11,10 @@ from django.conf import settings
 from ninja import Field, Router, Schema, Status
 
 from accounts.api_auth import ASYNC_AUTH
-from rooms import changes, db_gate, longpoll, moderation, presence, selectors, services, wire
+from rooms import changes, moderation, selectors, services, wire
 from rooms.errors import InvalidInput
 from rooms.models import Room
+from rooms.realtime import db_gate, longpoll, presence
 
 router = Router(tags=["rooms"])
 

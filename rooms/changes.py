@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from rooms import events, selectors
+from rooms import selectors
 from rooms.errors import Forbidden, InvalidInput
 from rooms.models import Message, MessageRevision, Reaction, Room
+from rooms.realtime import events
 from rooms.services import clean_body
 
 EMOJI_MAX = 32

@@ -1,6 +1,6 @@
 """Moderation services: roles, deletions, mutes, bans, locks, archiving, deactivation,
 reports. Every action is checked here (not in templates), recorded in the audit log,
-and takes effect live through rooms.events after commit; the room page, the API, the
+and takes effect live through rooms.realtime.events after commit; the room page, the API, the
 socket and the Django admin all call these same functions."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
-from rooms import changes, events, selectors, wire
+from rooms import changes, selectors, wire
 from rooms.errors import Forbidden, InvalidInput, RoomNotFound
 from rooms.models import Membership, Message, ModerationAction, Report, Room, RoomBan
+from rooms.realtime import events
 
 Action = ModerationAction.Action
 

@@ -1,6 +1,6 @@
 """Every write to rooms, memberships and messages.
 
-Each service owns its transaction and announces what it changed through rooms.events,
+Each service owns its transaction and announces what it changed through rooms.realtime.events,
 which sends only after commit. Roles and membership are enforced here, so the pages,
 the API and the socket cannot disagree.
 """
@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from accounts import ratelimit
 from accounts import selectors as account_selectors
 from accounts.models import User
-from rooms import events, formatting, selectors, wire
+from rooms import formatting, selectors, wire
 from rooms.errors import (
     Banned,
     Forbidden,
@@ -29,6 +29,7 @@ from rooms.errors import (
     RoomNotFound,
 )
 from rooms.models import Membership, Mention, Message, Room, RoomBan
+from rooms.realtime import events
 
 # Control characters other than tab and newline; \r is dropped by normalising newlines.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")

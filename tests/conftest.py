@@ -61,7 +61,7 @@ def _let_the_test_database_go(django_db_setup, django_db_blocker):
 @pytest.fixture(autouse=True)
 def _fast_and_isolated(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.CHAT_CLEANUP_LOOP = False  # tests call rooms.cleanup directly
+    settings.CHAT_CLEANUP_LOOP = False  # tests call rooms.realtime.cleanup directly
     cache.clear()
     ratelimit.reset_local_buckets()
     channel_layers.backends.clear()  # a fresh in-memory layer per test (and event loop)

@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from rooms import services
-from rooms.gateway import Gateway
+from rooms.realtime.gateway import Gateway
 from tests.conftest import token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -45,7 +45,7 @@ async def test_lost_repeated_and_stale_events_still_give_each_message_once_in_or
         assert joined["type"] == "joined" and joined["messages"] == []
 
         held = []  # stored and committed, but the broadcasts are held back
-        with mock.patch("rooms.events._send_now", lambda group, event: held.append(event)):
+        with mock.patch("rooms.realtime.events._send_now", lambda group, event: held.append(event)):
             for n in (1, 2, 3):
                 await sync_to_async(services.message_post)(room=room, author=alice, body=f"m{n}")
         assert [event["seq"] for event in held] == [1, 2, 3]

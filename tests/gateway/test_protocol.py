@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bench.stack import PROJECT_DIR
-from rooms.gateway.protocol import (
+from rooms.realtime.gateway.protocol import (
     HISTORY_DEFAULT,
     TOO_LONG,
     FirstLineError,

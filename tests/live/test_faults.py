@@ -685,7 +685,7 @@ async def test_a_dead_workers_channels_leave_the_room_group_after_the_group_expi
     await asyncio.gather(chat(alice, "a", 3, sent), chat(bob, "b", 3, sent))
     await wait_until_everyone_has(clients, sent)
 
-    # The real keys (channels_redis.core.RedisChannelLayer._group_key, rooms.presence).
+    # The real keys (channels_redis.core.RedisChannelLayer._group_key, rooms.realtime.presence).
     group_key = f"{channel_prefix}:group:room.{room}"
     presence_key = f"{channel_prefix}:presence:room:{room}"
     store = redis.Redis.from_url(redis_url, decode_responses=True, socket_timeout=5)

@@ -9,8 +9,9 @@ from channels.db import database_sync_to_async
 from django.core.management import call_command
 from django.utils import timezone
 
-from rooms import cleanup, services
+from rooms import services
 from rooms.models import Message, Room
+from rooms.realtime import cleanup
 from tests.conftest import connect, join, receive_type
 
 pytestmark = pytest.mark.django_db(transaction=True)

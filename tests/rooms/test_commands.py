@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 
-from rooms import commands, services
+from rooms import services
 from rooms.models import Message, Room
+from rooms.realtime import commands
 from tests.conftest import connect, join, receive_type
 
 pytestmark = pytest.mark.django_db(transaction=True)

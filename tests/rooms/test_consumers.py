@@ -95,7 +95,7 @@ async def test_a_lost_event_is_repaired_from_the_database_in_order(room, alice, 
     b = await connect(bob)
     await join(b, room.id)
     # Store two messages without broadcasting, as if the channel layer dropped them.
-    from rooms import events
+    from rooms.realtime import events
 
     original = events.message_created
     events.message_created = lambda message: None
@@ -114,7 +114,8 @@ async def test_a_lost_event_is_repaired_from_the_database_in_order(room, alice, 
 async def test_an_event_already_delivered_is_dropped(room, alice, bob):
     from channels.layers import get_channel_layer
 
-    from rooms import events, wire
+    from rooms import wire
+    from rooms.realtime import events
 
     b = await connect(bob)
     await join(b, room.id)

@@ -12,7 +12,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from rooms import gateway
+from rooms.realtime import gateway
 
 NO_REDIS = (
     "REDIS_URL is not set. The gateway runs as its own process, so it needs the Redis "

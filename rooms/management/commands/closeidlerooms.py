@@ -2,7 +2,7 @@ import asyncio
 
 from django.core.management.base import BaseCommand
 
-from rooms.cleanup import close_idle_rooms
+from rooms.realtime.cleanup import close_idle_rooms
 
 
 class Command(BaseCommand):

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from accounts import services as account_services
 from accounts.models import User
-from rooms import presence, services
-from rooms.db_gate import in_thread
+from rooms import services
 from rooms.errors import ChatError
 from rooms.models import Message, Room
+from rooms.realtime import presence
+from rooms.realtime.db_gate import in_thread
 
 
 @dataclass

@@ -7,8 +7,8 @@ import socket
 
 from channels.layers import get_channel_layer
 
-from rooms.gateway.client import GatewayClient
-from rooms.gateway.protocol import LINE_MAX_BYTES
+from rooms.realtime.gateway.client import GatewayClient
+from rooms.realtime.gateway.protocol import LINE_MAX_BYTES
 
 QUEUE_LINES = 256
 MAX_CLIENTS = 1000

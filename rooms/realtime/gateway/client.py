@@ -14,10 +14,12 @@ from django.db import DatabaseError, InterfaceError
 
 from accounts import services as account_services
 from accounts.models import User
-from rooms import commands, events, presence, selectors, services, wire
-from rooms.db_gate import in_thread
+from rooms import selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
-from rooms.gateway.protocol import (
+from rooms.models import Room
+from rooms.realtime import commands, events, presence
+from rooms.realtime.db_gate import in_thread
+from rooms.realtime.gateway.protocol import (
     TOO_LONG,
     FirstLineError,
     LineTooLong,
@@ -25,12 +27,11 @@ from rooms.gateway.protocol import (
     read_lines,
     text_line,
 )
-from rooms.models import Room
 
 if TYPE_CHECKING:
-    from rooms.gateway.server import Gateway
+    from rooms.realtime.gateway.server import Gateway
 
-log = logging.getLogger("rooms.gateway")
+log = logging.getLogger("rooms.realtime.gateway")
 
 # How long a replay (history, everything after `after`, a gap) waits for the client to
 # make room in its queue; live lines never wait: a full queue drops the client at once.

@@ -3,7 +3,7 @@
 A waiting request gets its own channel on the channel layer and joins the room's
 group, exactly like a socket, and wakes on the first `chat.message` event. A thousand
 waiters cost a thousand small futures and group entries; the caller's `read` goes
-through rooms.db_gate, so none of them holds a database connection while it waits.
+through rooms.realtime.db_gate, so none of them holds a database connection while it waits.
 
 The event carries the stored message, serialised once by the sender, so in the normal
 case (the next seq, or a run of consecutive seqs already queued) the answer is built
@@ -20,7 +20,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from rooms import events
+from rooms.realtime import events
 
 Page = dict[str, Any]
 

@@ -11,7 +11,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from rooms import presence, selectors, services
+from rooms import selectors, services
+from rooms.realtime import presence
 
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60

@@ -19,10 +19,11 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
 from accounts import services as account_services
-from rooms import cleanup, commands, events, presence, selectors, services, wire
-from rooms.db_gate import in_thread
+from rooms import selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Message
+from rooms.realtime import cleanup, commands, events, presence
+from rooms.realtime.db_gate import in_thread
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connections
 
-from rooms import events
+from rooms.realtime import events
 
 T = TypeVar("T")
 _gates: dict[int, asyncio.Semaphore] = {}
@@ -56,7 +56,7 @@ def in_thread(function: Callable[..., T]) -> Callable[..., Any]:
     default, where every socket's database work would queue behind every other's.
     Like Channels' database_sync_to_async, it closes stale connections around each
     call (with the PostgreSQL pool, it returns them). Broadcasts the call makes are
-    sent by the event loop once it returns (rooms.events.collect_broadcasts), so the
+    sent by the event loop once it returns (rooms.realtime.events.collect_broadcasts), so the
     thread is free as soon as its transaction commits."""
 
     def collecting(*args: Any, **kwargs: Any) -> tuple[bool, Any, list]:

@@ -17,8 +17,9 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from rooms import presence, wire
+from rooms import wire
 from rooms.models import Message
+from rooms.realtime import presence
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def session_group(session_key: str) -> str:
     return f"session.{session_key}"
 
 
-# Sockets run services in a thread pool (rooms.db_gate.in_thread). There a broadcast
+# Sockets run services in a thread pool (rooms.realtime.db_gate.in_thread). There a broadcast
 # is not sent from the thread, which would hold the thread (and its database
 # connection) until the event loop gets round to it; it is collected here and sent by
 # the loop itself as soon as the call returns, still after the commit, in order.

@@ -148,7 +148,7 @@ def store() -> PresenceStore:
 
 
 async def _announce(room_id: int) -> None:
-    from rooms import events  # events reads presence to announce it
+    from rooms.realtime import events  # events reads presence to announce it
 
     await events.apresence_changed(room_id=room_id)
 

@@ -21,7 +21,7 @@ has at most `queue_lines` lines waiting for it before it is dropped; the server 
 the other clients never wait for it.
 """
 
-from rooms.gateway.protocol import LINE_MAX_BYTES
-from rooms.gateway.server import MAX_CLIENTS, QUEUE_LINES, Gateway
+from rooms.realtime.gateway.protocol import LINE_MAX_BYTES
+from rooms.realtime.gateway.server import MAX_CLIENTS, QUEUE_LINES, Gateway
 
 __all__ = ["LINE_MAX_BYTES", "MAX_CLIENTS", "QUEUE_LINES", "Gateway"]
