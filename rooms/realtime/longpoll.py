@@ -33,7 +33,7 @@ async def wait_for_messages(
     between still wakes us."""
     layer = get_channel_layer()
     group = events.room_group(room_id)
-    channel = await layer.new_channel("longpoll.")
+    channel = await layer.new_channel()
     await layer.group_add(group, channel)
     try:
         page = await read()
