@@ -55,26 +55,23 @@ def in_thread(function: Callable[..., T]) -> Callable[..., Any]:
     few threads, so a few connections), not in the one thread Channels uses by
     default, where every socket's database work would queue behind every other's.
     Like Channels' database_sync_to_async, it closes stale connections around each
-    call (with the PostgreSQL pool, it returns them). Broadcasts the call makes are
-    sent by the event loop once it returns (rooms.realtime.events.collect_broadcasts), so the
-    thread is free as soon as its transaction commits."""
+    call (with the PostgreSQL pool, it returns them). The call's broadcasts go into an
+    events.Outbox that the event loop flushes once the call returns, so the thread is
+    free as soon as its transaction commits."""
 
-    def collecting(*args: Any, **kwargs: Any) -> tuple[bool, Any, list]:
-        pending = events.collect_broadcasts()
-        try:
-            return True, function(*args, **kwargs), pending
-        except BaseException as exc:  # what committed before the error is still sent
-            return False, exc, pending
-        finally:
-            events.stop_collecting()
+    def collecting(*args: Any, **kwargs: Any) -> tuple[bool, Any, events.Outbox]:
+        with events.outbox() as box:
+            try:
+                return True, function(*args, **kwargs), box
+            except BaseException as exc:  # what committed before the error is still sent
+                return False, exc, box
 
     threaded = database_sync_to_async(collecting, thread_sensitive=False)
 
     @functools.wraps(function)
     async def call(*args: Any, **kwargs: Any) -> Any:
-        ok, outcome, pending = await threaded(*args, **kwargs)
-        if pending:
-            await events.asend_all(pending)
+        ok, outcome, box = await threaded(*args, **kwargs)
+        await box.flush()
         if not ok:
             raise outcome
         return outcome

@@ -7,10 +7,10 @@ hears of a change that could still roll back.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -19,7 +19,7 @@ from django.db import transaction
 
 from rooms import wire
 from rooms.models import Message
-from rooms.realtime import presence
+from rooms.realtime import checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -37,51 +37,84 @@ def session_group(session_key: str) -> str:
     return f"session.{session_key}"
 
 
-# Sockets run services in a thread pool (rooms.realtime.db_gate.in_thread). There a broadcast
-# is not sent from the thread, which would hold the thread (and its database
-# connection) until the event loop gets round to it; it is collected here and sent by
-# the loop itself as soon as the call returns, still after the commit, in order.
-_collecting = threading.local()
+# --- Sending, after commit -------------------------------------------------------------
+#
+# A committed change is broadcast in one of two ways, chosen by where the service ran:
+# from a request thread it is sent at once, in the thread, right after the commit; from
+# the sockets' thread pool (rooms.realtime.db_gate.in_thread) it goes into an Outbox
+# that the event loop flushes as soon as the call returns, so the thread (and its
+# database connection) is free the moment its transaction commits. Either way it is
+# after the commit and in the order the changes committed.
 
 
-def collect_broadcasts() -> list[tuple[str, dict[str, Any]]]:
-    """Start collecting this thread's broadcasts instead of sending them; returns the
-    list they are added to. Pair with stop_collecting() in a finally."""
-    pending: list[tuple[str, dict[str, Any]]] = []
-    _collecting.pending = pending
-    return pending
+class Outbox:
+    """Broadcasts committed during one call, held for the event loop to send."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[str, dict[str, Any]]] = []
+
+    async def flush(self) -> None:
+        """Send what was collected, in order, from the event loop."""
+        if not self.pending:
+            return
+        await checkpoints.reached("events.committed")
+        layer = get_channel_layer()
+        pending, self.pending = self.pending, []
+        for group, event in pending:
+            _check_sendable(group)
+            try:
+                await layer.group_send(group, event)
+            except Exception:
+                log.exception("group_send to %s failed", group)
 
 
-def stop_collecting() -> None:
-    _collecting.pending = None
+_outbox: ContextVar[Outbox | None] = ContextVar("chat_outbox", default=None)
 
 
-async def asend_all(pending: list[tuple[str, dict[str, Any]]]) -> None:
-    """Send collected broadcasts from the event loop, in the order they were made."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    for group, event in pending:
-        try:
-            await layer.group_send(group, event)
-        except Exception:
-            log.exception("group_send to %s failed", group)
+@contextmanager
+def outbox() -> Iterator[Outbox]:
+    """Within the block, broadcasts committed in this context are held in the Outbox
+    it yields instead of being sent; the caller flushes it from the event loop."""
+    box = Outbox()
+    token = _outbox.set(box)
+    try:
+        yield box
+    finally:
+        _outbox.reset(token)
+
+
+# Tests install a check here that fails any test broadcasting inside an open
+# transaction (tests/conftest.py); production leaves it unset.
+send_check: Callable[[str], None] | None = None
+
+
+def _check_sendable(group: str) -> None:
+    if send_check is not None:
+        send_check(group)
 
 
 def _send_now(group: str, event: dict[str, Any]) -> None:
-    pending = getattr(_collecting, "pending", None)
-    if pending is not None:
-        pending.append((group, event))
+    box = _outbox.get()
+    if box is not None:
+        box.pending.append((group, event))
         return
     layer = get_channel_layer()
     if layer is None:
         return
+    _check_sendable(group)
     try:
         async_to_sync(layer.group_send)(group, event)
     except Exception:
-        # The change is committed; sockets repair gaps from the database on the next
-        # event or rejoin, so a failed broadcast delays delivery but loses nothing.
+        # The change is committed; readers repair gaps from the database (see
+        # rooms.realtime.stream), so a failed broadcast delays delivery but loses nothing.
         log.exception("group_send to %s failed", group)
+
+
+async def asend(group: str, event: dict[str, Any]) -> None:
+    """Send an event that nothing stores (presence, typing, a command's notice) from
+    the event loop."""
+    _check_sendable(group)
+    await get_channel_layer().group_send(group, event)
 
 
 def send_on_commit(group: str, event: dict[str, Any]) -> None:
@@ -154,51 +187,12 @@ def user_deactivated(user_id: int) -> None:
     send_on_commit(user_group(user_id), {"type": "chat.close", "code": 4403})
 
 
-# Presence frames are coalesced per room in each process: a burst of joins (a page
-# reload of many tabs, a server restart) sends one current list instead of one frame
-# per join to every socket, which grows with the square of the room's size.
-PRESENCE_COALESCE_SECONDS = 0.2
-_presence_pending: dict[int, asyncio.Task] = {}
-
-
-async def apresence_changed(*, room_id: int) -> None:
-    """Announce the room's online list soon (presence is not stored, so there is no
-    transaction to wait for)."""
-    loop = asyncio.get_running_loop()
-    pending = _presence_pending.get(room_id)
-    if pending is not None and not pending.done() and pending.get_loop() is loop:
-        return  # a broadcast is already on its way and will read the newest list
-    _presence_pending[room_id] = loop.create_task(_broadcast_presence(room_id))
-
-
-async def _broadcast_presence(room_id: int) -> None:
-    await asyncio.sleep(PRESENCE_COALESCE_SECONDS)
-    # Unregister before reading, so a change during the read schedules another send.
-    _presence_pending.pop(room_id, None)
-    try:
-        read_at = time.time()
-        online = await presence.store().online(room_id)
-        text = wire.frame("presence", room=room_id, online=online)
-        # Two processes' lists can cross on the way; `at` lets each socket keep the
-        # newest reading and drop an older one that arrives late.
-        await get_channel_layer().group_send(
-            room_group(room_id),
-            {"type": "chat.presence", "room": room_id, "at": read_at, "frame": text},
-        )
-    except Exception:
-        log.warning("presence broadcast for room %s failed", room_id, exc_info=True)
-
-
 async def anotice(*, user_id: int, room_id: int, text: str, ref: str | None = None) -> None:
     """An answer for one user only (a command's reply), on all of their sockets."""
     frame = wire.frame("notice", room=room_id, text=text, ref=ref)
-    await get_channel_layer().group_send(
-        user_group(user_id), {"type": "chat.forward", "frame": frame}
-    )
+    await asend(user_group(user_id), {"type": "chat.forward", "frame": frame})
 
 
 async def atyping(*, room_id: int, username: str) -> None:
     frame = wire.frame("typing", room=room_id, user=username)
-    await get_channel_layer().group_send(
-        room_group(room_id), {"type": "chat.room_frame", "room": room_id, "frame": frame}
-    )
+    await asend(room_group(room_id), {"type": "chat.room_frame", "room": room_id, "frame": frame})

@@ -9,10 +9,17 @@ A user is online in a room while any of their sockets' entries is live.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from typing import Protocol
 
 from django.conf import settings
+
+from rooms import wire
+from rooms.realtime import events
+
+log = logging.getLogger(__name__)
 
 SITE = 0  # the "room" every socket registers in while connected at all
 
@@ -147,10 +154,39 @@ def store() -> PresenceStore:
 # --- What a connection does: shared by the chat socket and the TCP gateway ------------
 
 
-async def _announce(room_id: int) -> None:
-    from rooms.realtime import events  # events reads presence to announce it
+# Presence frames are coalesced per room in each process: a burst of joins (a page
+# reload of many tabs, a server restart) sends one current list instead of one frame
+# per join to every socket, which grows with the square of the room's size.
+PRESENCE_COALESCE_SECONDS = 0.2
+_presence_pending: dict[int, asyncio.Task] = {}
 
-    await events.apresence_changed(room_id=room_id)
+
+async def _announce(*, room_id: int) -> None:
+    """Announce the room's online list soon (presence is not stored, so there is no
+    transaction to wait for)."""
+    loop = asyncio.get_running_loop()
+    pending = _presence_pending.get(room_id)
+    if pending is not None and not pending.done() and pending.get_loop() is loop:
+        return  # a broadcast is already on its way and will read the newest list
+    _presence_pending[room_id] = loop.create_task(_broadcast_presence(room_id))
+
+
+async def _broadcast_presence(room_id: int) -> None:
+    await asyncio.sleep(PRESENCE_COALESCE_SECONDS)
+    # Unregister before reading, so a change during the read schedules another send.
+    _presence_pending.pop(room_id, None)
+    try:
+        read_at = time.time()
+        online = await store().online(room_id)
+        text = wire.frame("presence", room=room_id, online=online)
+        # Two processes' lists can cross on the way; `at` lets each socket keep the
+        # newest reading and drop an older one that arrives late.
+        await events.asend(
+            events.room_group(room_id),
+            {"type": "chat.presence", "room": room_id, "at": read_at, "frame": text},
+        )
+    except Exception:
+        log.warning("presence broadcast for room %s failed", room_id, exc_info=True)
 
 
 async def site_has_room_for(user_id: int) -> bool:
@@ -175,7 +211,7 @@ async def room_enter(room_id: int, user_id: int, username: str, channel: str) ->
     await store().add(room_id, user_id, username, channel)
     online = await store().online(room_id)
     if online != before:
-        await _announce(room_id)
+        await _announce(room_id=room_id)
     return online
 
 
@@ -183,7 +219,7 @@ async def room_leave(room_id: int, user_id: int, username: str, channel: str) ->
     before = await store().online(room_id)
     await store().remove(room_id, user_id, username, channel)
     if await store().online(room_id) != before:  # the user's other tabs keep them online
-        await _announce(room_id)
+        await _announce(room_id=room_id)
 
 
 async def heartbeat(room_ids: list[int], user_id: int, username: str, channel: str) -> None:
@@ -192,4 +228,4 @@ async def heartbeat(room_ids: list[int], user_id: int, username: str, channel: s
     for room_id in [SITE, *room_ids]:
         await store().add(room_id, user_id, username, channel)
         if await store().prune(room_id) and room_id != SITE:
-            await _announce(room_id)
+            await _announce(room_id=room_id)
