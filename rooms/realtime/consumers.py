@@ -1,19 +1,24 @@
 """The chat socket: one per browser tab, for all of its rooms.
 
-Thin by design: it parses frames, calls services and selectors in a thread, and
-forwards broadcast frames. Its one piece of logic is ordering: it remembers the last
-seq it delivered per room, drops events it already delivered, and fills any gap from
-the database before delivering, so every socket sees each message once, in order,
-even if the channel layer loses or reorders an event.
+A thin adapter. Frames pass the edge check in rooms.realtime.frames, then a handler
+calls a service or the room stream; each room the socket joined is a
+rooms.realtime.stream.RoomFollow, which owns ordering (each message once, in seq
+order, gaps repaired), so this module only turns what it hands over into frames.
+
+Nothing a client sends can kill the socket: every frame and every event goes through
+one guard (`dispatch`), which answers a client mistake with an `error` frame and a
+server fault with an `internal` error frame after logging it once. Only auth (4401,
+4403), the per-user cap (4429) and a server shutdown close a socket. Clean-up runs in
+a `finally` for every way a socket ends, a failed connect included.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
+from channels.exceptions import AcceptConnection, DenyConnection, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
@@ -22,48 +27,15 @@ from accounts import services as account_services
 from rooms import selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Message
-from rooms.realtime import cleanup, commands, events, presence
+from rooms.realtime import cleanup, commands, events, frames, presence
 from rooms.realtime.db_gate import in_thread
+from rooms.realtime.stream import RoomFollow
 
 log = logging.getLogger(__name__)
 
-JOIN_REPLAY_BATCH = 500
 TYPING_INTERVAL = 3.0  # seconds between typing events from one socket for one room
 MAX_ROOMS_PER_SOCKET = 200
-
-
-def _int_field(frame: dict[str, Any], name: str, *, optional: bool = False) -> int | None:
-    value = frame.get(name)
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput(f"{name} must be a non-negative integer.")
-    return value
-
-
-@in_thread
-def _enter(user, room_id: int, after: int | None, changed_after: int | None):
-    room = services.room_enter(user=user, room_id=room_id)
-    if changed_after is not None:
-        rows, has_more = selectors.messages_changed_after(
-            room=room, rev=changed_after, limit=JOIN_REPLAY_BATCH
-        )
-    elif after is not None:
-        rows, has_more = selectors.messages_page(room=room, after=after, limit=JOIN_REPLAY_BATCH)
-    else:
-        rows, has_more = selectors.messages_page(room=room)
-        has_more = False  # the newest page; older history is read over the API
-    if not has_more:
-        services.membership_mark_read(room=room, user=user, seq=room.last_seq)  # opening reads
-    return room, [wire.message_dict(m) for m in rows], has_more
-
-
-@in_thread
-def _messages_between(room_id: int, after: int, up_to: int) -> list[dict[str, Any]]:
-    return [
-        wire.message_dict(m)
-        for m in selectors.messages_between(room_id=room_id, after=after, up_to=up_to)
-    ]
+_CONTROL_FLOW = (StopConsumer, AcceptConnection, DenyConnection)
 
 
 @in_thread
@@ -78,16 +50,47 @@ def _mark_read(user, room_id: int, seq: int) -> None:
 
 
 @in_thread
-def _post(user, room_id: int, body: Any, client_id: Any) -> tuple[Message, bool]:
+def _post(user, room_id: int, frame: dict[str, Any]) -> tuple[Message, bool]:
     room = selectors.room_get_visible(user=user, room_id=room_id)
-    return services.message_post(room=room, author=user, body=body, client_id=client_id)
+    return services.message_post(
+        room=room, author=user, body=frame.get("body"), client_id=frame.get("client_id")
+    )
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    user: Any = None
+    heartbeat_task: asyncio.Task | None = None
+    on_site = False  # registered in site presence (counts against the per-user cap)
+    cleaned_up = False
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However the socket ended: a normal close, a failed connect, a server
+            # shutdown cancelling it. Idempotent; disconnect() may have run it already.
+            await self._clean_up()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """The one guard: no frame and no event can end the socket by raising."""
+        try:
+            await super().dispatch(message)
+        except _CONTROL_FLOW:
+            raise
+        except Exception:
+            log.exception(
+                "socket id=%s: %s failed", getattr(self, "socket_id", "-"), message.get("type")
+            )
+            if message.get("type") == "websocket.connect":
+                raise  # never accepted: nothing to answer on; the finally cleans up
+            try:
+                await self._error("internal", "The server had a problem; it was logged.")
+            except Exception:
+                log.warning("socket: could not report an internal error", exc_info=True)
+
     async def connect(self) -> None:
         self.user = self.scope.get("user")
-        self.joined: dict[int, int] = {}  # room id -> last seq delivered on this socket
-        self.heartbeat_task: asyncio.Task | None = None
+        self.follows: dict[int, RoomFollow] = {}  # the rooms this socket joined
         self.last_typing: dict[int, float] = {}
         self.presence_at: dict[int, float] = {}  # room id -> time of the list last sent
         # A short id for this socket in the logs (the channel name's random tail).
@@ -119,20 +122,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if session_key:
             await self.channel_layer.group_add(events.session_group(session_key), self.channel_name)
         # Being on the site at all: "online" on profiles and member lists.
+        self.on_site = True
         await presence.site_enter(self.user.pk, self.user.username, self.channel_name)
         self.heartbeat_task = asyncio.create_task(self._heartbeat())
         cleanup.ensure_background_loop()
 
     async def disconnect(self, code: int) -> None:
+        if self.user is not None and self.user.is_authenticated:
+            log.info("socket id=%s closed user=%s code=%s", self.socket_id, self.user.pk, code)
+        await self._clean_up()
+
+    async def _clean_up(self) -> None:
+        """Stop the heartbeat, leave the rooms (the others see this user go at once),
+        the groups and the site. Each step on its own, so one failing (Redis or the
+        database away) skips nothing; whatever is left behind expires (presence TTL,
+        group expiry)."""
+        if self.cleaned_up:
+            return
+        self.cleaned_up = True
         if self.heartbeat_task is not None:
             self.heartbeat_task.cancel()
-        if self.user is None or not self.user.is_authenticated:
+        if self.user is None or not self.user.is_authenticated or not self.on_site:
             return
-        log.info("socket id=%s closed user=%s code=%s", self.socket_id, self.user.pk, code)
-        # Rooms first: the others should see this user go at once. Each step is on its
-        # own, so one failing (Redis or the database away) does not skip the rest;
-        # whatever is left behind expires (presence TTL, group expiry).
-        for room_id in list(self.joined):
+        for room_id in list(self.follows):
             await self._quietly(self._unsubscribe(room_id), f"leaving room {room_id}")
         groups = [events.user_group(self.user.pk)]
         if self.scope.get("chat_session_key"):
@@ -147,109 +159,75 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _quietly(self, step, what: str) -> None:
         try:
-            await step
+            async with asyncio.timeout(5):
+                await step
         except Exception:
             log.warning("socket id=%s closing: %s failed", self.socket_id, what, exc_info=True)
 
     # --- frames from the client -------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None):
-        if text_data is None:
-            await self._error("invalid", "Frames must be JSON text, not binary.")
-            return
-        if len(text_data) > settings.CHAT_FRAME_MAX_BYTES or (
-            len(text_data.encode()) > settings.CHAT_FRAME_MAX_BYTES
-        ):
-            await self._error("invalid", "Frame is larger than 64 KiB.")
-            return
+        ref = None
         try:
-            frame = json.loads(text_data)
-        except ValueError:
-            await self._error("invalid", "Frame is not valid JSON.")
-            return
-        if not isinstance(frame, dict):
-            await self._error("invalid", "Frame must be a JSON object.")
-            return
-        handler = self.HANDLERS.get(frame.get("type"))
-        ref = frame.get("client_id") if isinstance(frame.get("client_id"), str) else None
-        if handler is None:
-            await self._error("invalid", f"Unknown frame type: {str(frame.get('type'))[:40]!r}.")
-            return
-        try:
+            frame = frames.parse(text_data, bytes_data)
+            ref = frames.ref_of(frame)
+            handler = self.HANDLERS.get(frame["type"])
+            if handler is None:
+                raise InvalidInput(f"Unknown frame type: {frame['type'][:40]!r}.")
             await handler(self, frame)
         except RateLimitedError as exc:
             await self._error(exc.code, exc.detail, ref=ref, retry_after=exc.retry_after)
         except ChatError as exc:
             await self._error(exc.code, exc.detail, ref=ref, **exc.extra)
         except (DatabaseError, InterfaceError):
-            log.exception("database unavailable while handling a %s frame", frame.get("type"))
+            log.exception("database unavailable while handling a frame")
             await self._error(
                 "unavailable", "The server cannot reach its database; retry shortly.", ref=ref
             )
 
     async def on_join(self, frame: dict[str, Any]) -> None:
-        room_id = _int_field(frame, "room")
-        after = _int_field(frame, "after", optional=True)
-        changed_after = _int_field(frame, "changed_after", optional=True)
-        if room_id not in self.joined and len(self.joined) >= MAX_ROOMS_PER_SOCKET:
+        room_id = frames.int_field(frame, "room")
+        after = frames.int_field(frame, "after", optional=True)
+        changed_after = frames.int_field(frame, "changed_after", optional=True)
+        if room_id not in self.follows and len(self.follows) >= MAX_ROOMS_PER_SOCKET:
             raise InvalidInput(f"A socket may join at most {MAX_ROOMS_PER_SOCKET} rooms.")
-        # Subscribe before reading history: a message committed after the read then
-        # arrives as an event, and one also in the read is dropped by its seq.
-        room, messages, has_more = await self._subscribe_and_read(room_id, after, changed_after)
-        seqs = [m["seq"] for m in messages]
-        if after is not None and changed_after is None:
-            last = max([min(after, room.last_seq), *seqs])
-        else:
-            # The room row was read before the history, so max() covers a message
-            # committed in between; anything newer arrives as an event.
-            last = max([room.last_seq, *seqs])
-        self.joined[room_id] = last
+        follow = self.follows.get(room_id) or RoomFollow(
+            user=self.user, room_id=room_id, channel=self.channel_name, emit=self._emit
+        )
+        opening = await follow.open(
+            after=after, changed_after=changed_after, newest=settings.CHAT_PAGE_DEFAULT
+        )
+        self.follows[room_id] = follow
         online = await presence.room_enter(
             room_id, self.user.pk, self.user.username, self.channel_name
         )
+        room = opening.room
         await self.send(
             text_data=wire.frame(
                 "joined",
                 room=room_id,
-                messages=messages,
+                messages=opening.messages,
                 online=online,
-                has_more=has_more,
+                has_more=opening.has_more,
                 last_seq=room.last_seq,
                 last_rev=room.last_rev,
             )
         )
-        if has_more and changed_after is None:
-            await self._catch_up(room_id)
+        if changed_after is None or not opening.has_more:
+            # The rest of a long absence, and anything committed since the read.
+            await follow.settle()
 
-    async def _subscribe_and_read(self, room_id, after, changed_after):
-        await self.channel_layer.group_add(events.room_group(room_id), self.channel_name)
-        try:
-            return await _enter(self.user, room_id, after, changed_after)
-        except Exception:
-            if room_id not in self.joined:
-                await self.channel_layer.group_discard(
-                    events.room_group(room_id), self.channel_name
-                )
-            raise
-
-    async def _catch_up(self, room_id: int) -> None:
-        """Deliver the rest of a long absence in batches, as ordinary message frames."""
-        while True:
-            last = self.joined[room_id]
-            batch = await _messages_between(room_id, last, last + JOIN_REPLAY_BATCH)
-            for message in batch:
-                await self._deliver(room_id, message["seq"], wire.frame("message", message=message))
-            if len(batch) < JOIN_REPLAY_BATCH:
-                return
+    async def _emit(self, frame: str, live: bool) -> None:
+        await self.send(text_data=frame)
 
     async def on_send(self, frame: dict[str, Any]) -> None:
-        room_id = _int_field(frame, "room")
+        room_id = frames.int_field(frame, "room")
         body = frame.get("body")
         if commands.is_command(body):
             await self._run_command(room_id, body, frame.get("client_id"))
             return
-        message, created = await _post(self.user, room_id, body, frame.get("client_id"))
-        if not created or room_id not in self.joined:
+        message, created = await _post(self.user, room_id, frame)
+        if not created or room_id not in self.follows:
             # A repeat is answered to the sender only, with the original; a socket not
             # joined to the room gets its own message back as the acknowledgement.
             text = wire.frame("message", message=wire.message_dict(message))
@@ -260,7 +238,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         room = await in_thread(selectors.room_get_visible)(user=self.user, room_id=room_id)
         context = commands.Context(user=self.user, room=room, client_id=client_id)
         outcome = await commands.run(context, body)
-        if outcome.message is not None and room_id not in self.joined:
+        if outcome.message is not None and room_id not in self.follows:
             text = wire.frame("message", message=wire.message_dict(outcome.message))
             await self.send(text_data=text)
         if outcome.notice is not None:
@@ -270,8 +248,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         """Throttled per socket and room; never stored. Only joined rooms."""
-        room_id = _int_field(frame, "room")
-        if room_id not in self.joined:
+        room_id = frames.int_field(frame, "room")
+        if room_id not in self.follows:
             raise InvalidInput("Join the room before typing in it.")
         now = asyncio.get_running_loop().time()
         if now - self.last_typing.get(room_id, -TYPING_INTERVAL) < TYPING_INTERVAL:
@@ -280,14 +258,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await events.atyping(room_id=room_id, username=self.user.username)
 
     async def on_leave(self, frame: dict[str, Any]) -> None:
-        room_id = _int_field(frame, "room")
-        if room_id in self.joined:
+        room_id = frames.int_field(frame, "room")
+        if room_id in self.follows:
             await self._unsubscribe(room_id)
         await self.send(text_data=wire.frame("left", room=room_id))
 
     async def on_read(self, frame: dict[str, Any]) -> None:
-        room_id = _int_field(frame, "room")
-        seq = _int_field(frame, "seq")
+        room_id = frames.int_field(frame, "room")
+        seq = frames.int_field(frame, "seq")
         await _mark_read(self.user, room_id, seq)
 
     async def on_ping(self, frame: dict[str, Any]) -> None:
@@ -305,22 +283,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- events from the channel layer -----------------------------------------------
 
     async def chat_message(self, event: dict[str, Any]) -> None:
-        room_id = event["room"]
-        if room_id in self.joined:
-            await self._deliver(room_id, event["seq"], event["frame"])
-
-    async def _deliver(self, room_id: int, seq: int, text: str) -> None:
-        last = self.joined.get(room_id)
-        if last is None or seq <= last:
-            return  # already delivered (or the socket left the room)
-        if seq > last + 1:
-            for missing in await _messages_between(room_id, last, seq - 1):
-                await self.send(text_data=wire.frame("message", message=missing))
-        await self.send(text_data=text)
-        self.joined[room_id] = seq
+        follow = self.follows.get(event["room"])
+        if follow is not None:
+            await follow.deliver(event["seq"], event["frame"])
 
     async def chat_change(self, event: dict[str, Any]) -> None:
-        if event["room"] in self.joined:
+        if event["room"] in self.follows:
             await self.send(text_data=event["frame"])
 
     async def chat_forward(self, event: dict[str, Any]) -> None:
@@ -328,19 +296,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def chat_presence(self, event: dict[str, Any]) -> None:
         room_id = event["room"]
-        if room_id not in self.joined or event["at"] < self.presence_at.get(room_id, 0):
+        if room_id not in self.follows or event["at"] < self.presence_at.get(room_id, 0):
             return  # not ours, or an older reading than one already shown
         self.presence_at[room_id] = event["at"]
         await self.send(text_data=event["frame"])
 
     async def chat_room_frame(self, event: dict[str, Any]) -> None:
-        if event["room"] in self.joined:
+        if event["room"] in self.follows:
             await self.send(text_data=event["frame"])
 
     async def chat_removed(self, event: dict[str, Any]) -> None:
         """Membership ended (left elsewhere, removed, banned): stop the room now."""
         room_id = event["room"]
-        if room_id in self.joined:
+        if room_id in self.follows:
             await self._unsubscribe(room_id)
         # Every socket of the user hears it, joined or not: room lists drop the room.
         await self.send(text_data=wire.frame("removed", room=room_id))
@@ -351,8 +319,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- helpers ---------------------------------------------------------------------
 
     async def _unsubscribe(self, room_id: int) -> None:
-        self.joined.pop(room_id, None)
-        await self.channel_layer.group_discard(events.room_group(room_id), self.channel_name)
+        follow = self.follows.pop(room_id, None)
+        if follow is not None:
+            await follow.close()
         await presence.room_leave(room_id, self.user.pk, self.user.username, self.channel_name)
 
     async def _heartbeat(self) -> None:
@@ -364,7 +333,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 log.warning("socket id=%s group refresh failed", self.socket_id, exc_info=True)
             try:
                 await presence.heartbeat(
-                    list(self.joined), self.user.pk, self.user.username, self.channel_name
+                    list(self.follows), self.user.pk, self.user.username, self.channel_name
                 )
             except Exception:
                 log.warning("socket id=%s presence heartbeat failed", self.socket_id, exc_info=True)
@@ -378,9 +347,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         session_key = self.scope.get("chat_session_key")
         if session_key:
             await layer.group_add(events.session_group(session_key), channel)
-        for room_id in list(self.joined):
+        for room_id in list(self.follows):
             await layer.group_add(events.room_group(room_id), channel)
-            if room_id not in self.joined:  # left meanwhile: undo, as the leave did
+            if room_id not in self.follows:  # left meanwhile: undo, as the leave did
                 await layer.group_discard(events.room_group(room_id), channel)
 
     async def _error(self, code: str, detail: str, *, ref: str | None = None, **extra: Any):
