@@ -17,6 +17,7 @@ from typing import Any
 # control characters in names and bodies).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_JSON_DEPTH = 32
+NOT_JSON = "not valid JSON."
 
 
 class UnsafeInput(ValueError):
@@ -61,5 +62,5 @@ def loads(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     except RecursionError:
         raise UnsafeInput(f"JSON is nested deeper than {max_depth} levels.") from None
     except (ValueError, UnicodeDecodeError):
-        raise UnsafeInput("not valid JSON.") from None
+        raise UnsafeInput(NOT_JSON) from None
     return check_json_value(value, max_depth=max_depth)

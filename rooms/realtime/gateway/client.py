@@ -14,7 +14,7 @@ from django.db import DatabaseError, InterfaceError
 
 from accounts import services as account_services
 from accounts.models import User
-from rooms import selectors, services, wire
+from rooms import input_checks, selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Room
 from rooms.realtime import commands, events, presence
@@ -27,6 +27,7 @@ from rooms.realtime.gateway.protocol import (
     read_lines,
     text_line,
 )
+from rooms.realtime.stream import RoomFollow, message_of
 
 if TYPE_CHECKING:
     from rooms.realtime.gateway.server import Gateway
@@ -36,7 +37,6 @@ log = logging.getLogger("rooms.realtime.gateway")
 # How long a replay (history, everything after `after`, a gap) waits for the client to
 # make room in its queue; live lines never wait: a full queue drops the client at once.
 REPLAY_WAIT = 30.0
-REPLAY_BATCH = 500
 UNAUTHORIZED = "That token is not valid."
 
 
@@ -58,40 +58,18 @@ def _resolve_room(room: int | str) -> int:
 
 
 @in_thread
-def _enter(
-    user: User, room_id: int, after: int | None, history: int
-) -> tuple[Room, list[dict[str, Any]], bool]:
-    """What a socket's join does: enter the room (joining a public one) and read either
-    the messages after `after` (a first batch; has_more says if there are more) or the
-    newest `history` messages."""
-    room = services.room_enter(user=user, room_id=room_id)
-    if after is not None:
-        rows, has_more = selectors.messages_page(room=room, after=after, limit=REPLAY_BATCH)
-    elif history:
-        rows, has_more = selectors.messages_page(room=room, limit=history)
-        has_more = False  # older history is read over the API
-    else:
-        rows, has_more = [], False
-    return room, [wire.message_dict(m) for m in rows], has_more
-
-
-@in_thread
-def _messages_between(room_id: int, after: int, up_to: int) -> list[dict[str, Any]]:
-    return [
-        wire.message_dict(m)
-        for m in selectors.messages_between(room_id=room_id, after=after, up_to=up_to)
-    ]
-
-
-@in_thread
 def _room_visible(user: User, room_id: int) -> Room:
     return selectors.room_get_visible(user=user, room_id=room_id)
 
 
 @in_thread
-def _post(user: User, room_id: int, body: Any, client_id: Any) -> tuple[dict[str, Any], bool]:
+def _post(
+    user: User, room_id: int, body: Any, client_id: Any, reply_to: Any
+) -> tuple[dict[str, Any], bool]:
     room = selectors.room_get_visible(user=user, room_id=room_id)
-    message, created = services.message_post(room=room, author=user, body=body, client_id=client_id)
+    message, created = services.message_post(
+        room=room, author=user, body=body, client_id=client_id, reply_to=reply_to
+    )
     return wire.message_dict(message), created
 
 
@@ -121,7 +99,7 @@ class GatewayClient:
         self.channel: str | None = None
         self.on_site = False  # registered as online on the site (presence.SITE)
         self.groups: list[str] = []
-        self.last_seq = 0  # the newest seq delivered to this client
+        self.follow: RoomFollow | None = None
         self.task: asyncio.Task | None = None
 
     # --- life cycle ------------------------------------------------------------------
@@ -230,18 +208,17 @@ class GatewayClient:
 
     async def _join(self, fields: dict[str, Any]) -> None:
         layer = self.gateway.layer
-        self.channel = await layer.new_channel(prefix="gateway")
+        self.channel = await layer.new_channel()
         await self._subscribe(events.user_group(self.user.pk))
-        await presence.site_enter(self.user.pk, self.user.username, self.channel)
         self.on_site = True
+        await presence.site_enter(self.user.pk, self.user.username, self.channel)
         room_id = await _resolve_room(fields["room"])
-        # Subscribe before reading, as the consumer does: a message committed after the
-        # read arrives as an event, and one also in the read is dropped by its seq.
-        await self._subscribe(events.room_group(room_id))
-        room, messages, has_more = await _enter(
-            self.user, room_id, fields["after"], fields["history"]
-        )
-        self.room = room
+        # The room stream subscribes before it reads, keeps the cursor and repairs
+        # gaps: the same rules as the socket's (rooms.realtime.stream).
+        follow = RoomFollow(user=self.user, room_id=room_id, channel=self.channel, emit=self._emit)
+        opening = await follow.open(after=fields["after"], newest=fields["history"])
+        self.follow = follow
+        self.room = room = opening.room
         online = await presence.room_enter(room.pk, self.user.pk, self.user.username, self.channel)
         if self.json_mode:
             await self._replay(
@@ -250,9 +227,9 @@ class GatewayClient:
                     room=room.pk,
                     name=room.name,
                     user=self.user.username,
-                    messages=messages,
+                    messages=opening.messages,
                     online=online,
-                    has_more=has_more,
+                    has_more=opening.has_more,
                     last_seq=room.last_seq,
                 )
             )
@@ -261,17 +238,18 @@ class GatewayClient:
                 f"* {self.user.username} joined {room.name} (room {room.pk}); "
                 f"online: {', '.join(online)}"
             )
-            for message in messages:
+            for message in opening.messages:
                 await self._replay(text_line(message))
-        seqs = [m["seq"] for m in messages]
-        if fields["after"] is not None:
-            self.last_seq = max([min(fields["after"], room.last_seq), *seqs])
+        await follow.settle()
+
+    async def _emit(self, frame: str, live: bool) -> None:
+        """A message from the room stream, in seq order: as it is in JSON mode, as a
+        line in text mode. Replays may wait for the client; live lines never do."""
+        line = frame if self.json_mode else text_line(message_of(frame))
+        if live:
+            self._send(line)
         else:
-            # The room row was read before the history, so max() covers a message
-            # committed in between; anything newer arrives as an event.
-            self.last_seq = max([room.last_seq, *seqs])
-        if has_more:
-            await self._catch_up(up_to=None)
+            await self._replay(line)
 
     async def _subscribe(self, group: str) -> None:
         await self.gateway.layer.group_add(group, self.channel)
@@ -335,11 +313,13 @@ class GatewayClient:
             if not line.strip():
                 continue
             try:
-                body, client_id = self._parse_message(line)
+                body, client_id, reply_to = self._parse_message(line)
                 if commands.is_command(body):
                     await self._run_command(body, client_id)
                     continue
-                message, created = await _post(self.user, self.room.pk, body, client_id)
+                message, created = await _post(self.user, self.room.pk, body, client_id, reply_to)
+            except ClientGone:
+                raise
             except RateLimitedError as error:
                 self._error(error.code, error.detail, retry_after=error.retry_after)
                 continue
@@ -349,6 +329,11 @@ class GatewayClient:
             except (DatabaseError, InterfaceError):
                 log.exception("gateway: database unavailable while posting")
                 self._error("unavailable", "The server cannot reach its database; retry shortly.")
+                continue
+            except Exception:
+                # A server fault on one line is answered and logged; the connection goes on.
+                log.exception("gateway: a line from %s failed", self.peer)
+                self._error("internal", "The server had a problem with that line; it was logged.")
                 continue
             if not created and self.json_mode:
                 # A repeated client_id: answered to the sender only, with the original.
@@ -370,20 +355,24 @@ class GatewayClient:
             for text in outcome.notice.splitlines():
                 self._send(f"* {text}")
 
-    def _parse_message(self, line: bytes) -> tuple[Any, Any]:
+    def _parse_message(self, line: bytes) -> tuple[Any, Any, Any]:
+        """(body, client_id, reply_to) from a line; InvalidInput for what no door takes."""
         try:
             text = line.decode()
         except UnicodeDecodeError:
             raise InvalidInput("Lines must be UTF-8 text.") from None
         if not self.json_mode:
-            return text, None
+            try:
+                return input_checks.check_text(text, field="The line"), None, None
+            except input_checks.UnsafeInput as exc:
+                raise InvalidInput(str(exc)) from None
         try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
+            data = input_checks.loads(text)
+        except input_checks.UnsafeInput as exc:
+            raise InvalidInput(f"Line refused: {exc}") from None
         if not isinstance(data, dict):
             raise InvalidInput('In JSON mode each line is {"body": "...", "client_id": "..."}.')
-        return data.get("body"), data.get("client_id")
+        return data.get("body"), data.get("client_id"), data.get("reply_to")
 
     # --- from the room -----------------------------------------------------------------
 
@@ -396,32 +385,8 @@ class GatewayClient:
                 await handler(self, event)
 
     async def on_message(self, event: dict[str, Any]) -> None:
-        seq = event["seq"]
-        if event["room"] != self.room.pk or seq <= self.last_seq:
-            return  # another room, or already delivered
-        if seq > self.last_seq + 1:
-            await self._catch_up(up_to=seq - 1)
-        self._send(
-            event["frame"] if self.json_mode else text_line(json.loads(event["frame"])["message"])
-        )
-        self.last_seq = seq
-
-    async def _catch_up(self, *, up_to: int | None) -> None:
-        """Deliver the messages after last_seq (up to `up_to`, or all) from the database,
-        in batches. Replayed lines may wait for the client to make room (boundedly)."""
-        while up_to is None or self.last_seq < up_to:
-            end = self.last_seq + REPLAY_BATCH
-            if up_to is not None:
-                end = min(end, up_to)
-            batch = await _messages_between(self.room.pk, self.last_seq, end)
-            for message in batch:
-                if self.json_mode:
-                    await self._replay(wire.frame("message", message=message))
-                else:
-                    await self._replay(text_line(message))
-                self.last_seq = message["seq"]
-            if len(batch) < REPLAY_BATCH:
-                return
+        if event["room"] == self.room.pk:
+            await self.follow.deliver(event["seq"], event["frame"])
 
     async def on_change(self, event: dict[str, Any]) -> None:
         if self.json_mode and event["room"] == self.room.pk:

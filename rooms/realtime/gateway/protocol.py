@@ -4,12 +4,13 @@ message looks as a line. Pure functions, no I/O beyond the reader they are given
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+
+from rooms import input_checks
 
 # A 4,000-character body is at most 16,000 bytes of UTF-8; the rest is for JSON mode.
 LINE_MAX_BYTES = 16 * 1024
@@ -25,15 +26,50 @@ class LineTooLong:
 TOO_LONG = LineTooLong()
 
 
+def _first_object_end(buffer: bytearray) -> int:
+    """The index just past a complete JSON object at the start of `buffer` (after
+    optional whitespace), or -1 if the buffer does not start with one yet. Some old
+    clients send their join object with no newline after it."""
+    start = 0
+    while start < len(buffer) and buffer[start] in b" \t\r\n":
+        start += 1
+    if start == len(buffer) or buffer[start] != ord("{"):
+        return -1
+    depth = 0
+    in_string = escaped = False
+    for index in range(start, len(buffer)):
+        byte = buffer[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in b"{[":
+            depth += 1
+        elif byte in b"}]":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+        elif byte == 0x0A:
+            return -1  # a newline outside a string ends a line the usual way
+    return -1
+
+
 async def read_lines(
     reader: asyncio.StreamReader, limit: int
 ) -> AsyncIterator[bytes | LineTooLong]:
-    """Lines without their line ending. A line over `limit` bytes is discarded as it
-    arrives (never held in memory) and yields TOO_LONG once; the next line is read
-    normally. Unlike StreamReader.readline, the tail of an over-long line is never
-    mistaken for a line of its own."""
+    """Lines without their line ending. The first "line" may also end with the closing
+    brace of a JSON object (the join of clients that send no newline after it). A line
+    over `limit` bytes is discarded as it arrives (never held in memory) and yields
+    TOO_LONG once; the next line is read normally. Unlike StreamReader.readline, the
+    tail of an over-long line is never mistaken for a line of its own."""
     buffer = bytearray()
     discarding = False
+    first = True
     while True:
         chunk = await reader.read(READ_CHUNK)
         if not chunk:
@@ -42,6 +78,19 @@ async def read_lines(
             return
         buffer += chunk
         while True:
+            if first and not discarding:
+                end = _first_object_end(buffer)
+                if 0 <= end <= limit:
+                    first = False
+                    line = bytes(buffer[:end]).strip()
+                    del buffer[:end]
+                    # The newline that usually follows the object belongs to it.
+                    if buffer[:2] == b"\r\n":
+                        del buffer[:2]
+                    elif buffer[:1] == b"\n":
+                        del buffer[:1]
+                    yield line
+                    continue
             end = buffer.find(b"\n")
             if end < 0:
                 if len(buffer) > limit + 1:  # + 1 for a \r before the \n still to come
@@ -50,6 +99,7 @@ async def read_lines(
                         yield TOO_LONG
                     buffer.clear()
                 break
+            first = False
             line = bytes(buffer[:end]).rstrip(b"\r")
             del buffer[: end + 1]
             if discarding:
@@ -84,9 +134,10 @@ class FirstLineError(Exception):
 def parse_first_line(line: bytes) -> dict[str, Any]:
     """The checked fields of the first line, or FirstLineError."""
     try:
-        data = json.loads(line)
-    except (ValueError, UnicodeDecodeError):
-        raise FirstLineError("invalid", FIRST_LINE_HELP) from None
+        data = input_checks.loads(line)
+    except input_checks.UnsafeInput as exc:
+        detail = FIRST_LINE_HELP if exc.args[0] == input_checks.NOT_JSON else f"Refused: {exc}"
+        raise FirstLineError("invalid", detail) from None
     if not isinstance(data, dict):
         raise FirstLineError("invalid", FIRST_LINE_HELP)
     json_mode = data.get("json", False)
