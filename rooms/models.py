@@ -117,6 +117,10 @@ class Message(models.Model):
     # {"👍": ["alice", "bob"]}: a copy of the Reaction rows kept with the message, so a
     # page of history needs no second query. Written only under the room's row lock.
     reactions = models.JSONField(default=dict, blank=True)
+    # The seq of the message this one replies to, in the same room (null: not a reply).
+    # A seq rather than a foreign key: the wire shape is the seq, so a page of messages
+    # needs no join, and seqs are never reused (messages are only ever soft-deleted).
+    reply_to_seq = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -128,7 +132,16 @@ class Message(models.Model):
                 name="message_unique_client_id",
             ),
         ]
-        indexes = [models.Index(fields=["room", "rev"], name="message_room_rev")]
+        indexes = [
+            models.Index(fields=["room", "rev"], name="message_room_rev"),
+            # A message's replies in seq order; partial, so posts that reply to nothing
+            # (nearly all) cost it no write.
+            models.Index(
+                fields=["room", "reply_to_seq", "seq"],
+                condition=Q(reply_to_seq__isnull=False),
+                name="message_room_replies",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} in {self.room_id}"

@@ -58,6 +58,16 @@ def clean_client_id(client_id: object) -> str | None:
     return client_id
 
 
+def clean_reply_to(reply_to: object) -> int | None:
+    """None, or a positive integer (a seq); whether that message exists is checked when
+    the new message takes its seq. Socket frames pass their raw value here."""
+    if reply_to is None:
+        return None
+    if isinstance(reply_to, bool) or not isinstance(reply_to, int) or reply_to < 1:
+        raise InvalidInput("reply_to must be the seq of a message (a positive integer) or null.")
+    return reply_to
+
+
 def clean_room_name(name: object) -> str:
     if not isinstance(name, str):
         raise InvalidInput("name must be a string.")
@@ -91,21 +101,36 @@ def _users_by_username(usernames: list[str]) -> list[User]:
 
 
 def _append_message(
-    *, room: Room, author: User | None, body: str, kind: str, client_id: str | None = None
+    *,
+    room: Room,
+    author: User | None,
+    body: str,
+    kind: str,
+    client_id: str | None = None,
+    reply_to: int | None = None,
 ) -> Message:
     """Insert the room's next message. Must run inside a transaction; locks the room row
-    so seqs are taken one at a time (on SQLite the IMMEDIATE transaction does that)."""
+    so seqs are taken one at a time (on SQLite the IMMEDIATE transaction does that).
+
+    `reply_to` (a positive int) must name an earlier message of the room. Seqs run
+    1, 2, 3 ... with no gaps and messages are never removed (only marked deleted), so
+    every seq below the new one exists: the check costs no query, and raising here rolls
+    back the seq just taken."""
     now = timezone.now()
-    room.last_seq, room.last_rev = _take_next_seq(room_id=room.pk, now=now)
+    seq, rev = _take_next_seq(room_id=room.pk, now=now)
+    if reply_to is not None and reply_to >= seq:
+        raise InvalidInput("reply_to names no message in this room.")
+    room.last_seq, room.last_rev = seq, rev
     room.last_message_at = now
     message = Message.objects.create(
         room=room,
-        seq=room.last_seq,
-        rev=room.last_rev,
+        seq=seq,
+        rev=rev,
         kind=kind,
         author=author,
         body=body,
         client_id=client_id,
+        reply_to_seq=reply_to,
     )
     events.message_created(message)
     if kind != Message.Kind.SYSTEM:
@@ -214,13 +239,19 @@ def message_post(
     body: str,
     client_id: str | None = None,
     kind: str = Message.Kind.TEXT,
+    reply_to: int | None = None,
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it after commit. Returns (message, created).
+
+    `reply_to` is None or the seq of an earlier message of the same room (deleted ones
+    included); anything else raises InvalidInput and stores nothing. Front doors may
+    pass the client's raw value: the type is checked here.
 
     Idempotent per (room, author, client_id): a repeat returns the original message
     with created=False and broadcasts nothing."""
     body = clean_body(body)
     client_id = clean_client_id(client_id)
+    reply_to = clean_reply_to(reply_to)
     if client_id is not None:
         existing = _existing(room=room, author=author, client_id=client_id)
         if existing is not None:
@@ -230,7 +261,12 @@ def message_post(
         with transaction.atomic():
             _ensure_can_post(room=room, author=author)
             message = _append_message(
-                room=room, author=author, body=body, kind=kind, client_id=client_id
+                room=room,
+                author=author,
+                body=body,
+                kind=kind,
+                client_id=client_id,
+                reply_to=reply_to,
             )
     except IntegrityError:
         # The same client_id won a race with us; the unique constraint decided.

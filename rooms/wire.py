@@ -32,6 +32,8 @@ def message_dict(message: Message) -> dict[str, Any]:
         "edited_at": message.edited_at.isoformat() if message.edited_at else None,
         "deleted": message.deleted,
         "reactions": {} if message.deleted else message.reactions,
+        # The seq of the message this one replies to in the same room, or null.
+        "reply_to": message.reply_to_seq,
     }
 
 
