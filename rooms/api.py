@@ -9,6 +9,7 @@ from typing import Literal
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from ninja import Field, Router, Schema, Status
+from pydantic import StrictInt
 
 from accounts.api_auth import ASYNC_AUTH
 from rooms import changes, moderation, selectors, services, wire
@@ -76,6 +77,7 @@ class MessageOut(Schema):
     deleted: bool
     reactions: dict[str, list[str]] = Field(default_factory=dict)
     html: str = ""
+    reply_to: int | None = None
 
 
 class MessagePage(Schema):
@@ -86,6 +88,8 @@ class MessagePage(Schema):
 class MessageIn(Schema):
     body: str
     client_id: str | None = None
+    # Strict: "3", 3.0 and true are refused, not read as 3 (services checks the rest).
+    reply_to: StrictInt | None = None
 
 
 class MessageEdit(Schema):
@@ -213,9 +217,30 @@ async def message_list(
 def message_post(request, room_id: int, payload: MessageIn):
     room = selectors.room_get_visible(user=request.auth, room_id=room_id)
     message, _ = services.message_post(
-        room=room, author=request.auth, body=payload.body, client_id=payload.client_id
+        room=room,
+        author=request.auth,
+        body=payload.body,
+        client_id=payload.client_id,
+        reply_to=payload.reply_to,
     )
     return Status(201, wire.message_dict(message))
+
+
+@router.get(
+    "/rooms/{room_id}/messages/{seq}/replies",
+    response={200: MessagePage, 400: Detail, 404: Detail},
+)
+def message_replies(
+    request, room_id: int, seq: int, after: int | None = None, limit: int | None = None
+):
+    """The replies to message `seq`, oldest first; `after` (a seq) reads on from there.
+    Readable exactly as the room's history is."""
+    _check_cursor("after", after)
+    if limit is not None and limit < 1:
+        raise InvalidInput("limit must be at least 1.")
+    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    rows, has_more = selectors.message_replies(room=room, seq=seq, after=after, limit=limit)
+    return {"messages": [wire.message_dict(m) for m in rows], "has_more": has_more}
 
 
 @router.patch(

@@ -201,6 +201,22 @@ def messages_changed_after(
     return rows[:limit], len(rows) > limit
 
 
+def message_replies(
+    *, room: Room, seq: int, after: int | None = None, limit: int | None = None
+) -> tuple[list[Message], bool]:
+    """The replies to message `seq` of a room the caller may read (room_get_visible
+    first), oldest first from `after` (a seq), and whether newer replies exist beyond
+    the page. A seq that names no message raises MessageNotFound. Two queries: the
+    parent, then one range scan of the partial (room, reply_to_seq, seq) index."""
+    if not Message.objects.filter(room=room, seq=seq).exists():
+        raise MessageNotFound()
+    limit = clamp_limit(limit)
+    rows = list(
+        _messages(room).filter(reply_to_seq=seq, seq__gt=after or 0).order_by("seq")[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit
+
+
 def message_get_visible(*, user: User, message_id: int) -> Message:
     message = Message.objects.select_related("author", "room").filter(pk=message_id).first()
     if message is None:
