@@ -53,7 +53,11 @@ def _mark_read(user, room_id: int, seq: int) -> None:
 def _post(user, room_id: int, frame: dict[str, Any]) -> tuple[Message, bool]:
     room = selectors.room_get_visible(user=user, room_id=room_id)
     return services.message_post(
-        room=room, author=user, body=frame.get("body"), client_id=frame.get("client_id")
+        room=room,
+        author=user,
+        body=frame.get("body"),
+        client_id=frame.get("client_id"),
+        reply_to=frame.get("reply_to"),
     )
 
 

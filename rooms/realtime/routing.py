@@ -1,5 +1,21 @@
-from django.urls import path
+"""WebSocket paths. Any other path is accepted and closed with 4404, so a client that
+dialled the wrong address learns it (and the server logs no traceback)."""
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.urls import path, re_path
 
 from rooms.realtime.consumers import ChatConsumer
 
-websocket_urlpatterns = [path("ws/chat/", ChatConsumer.as_asgi())]
+NOT_FOUND = 4404
+
+
+class UnknownPath(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=NOT_FOUND)
+
+
+websocket_urlpatterns = [
+    path("ws/chat/", ChatConsumer.as_asgi()),
+    re_path(r"", UnknownPath.as_asgi()),
+]
