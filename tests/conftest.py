@@ -69,6 +69,27 @@ def _fast_and_isolated(settings):
     channel_layers.backends.clear()
 
 
+@pytest.fixture(autouse=True)
+def broadcasts_outside_transactions():
+    """Zulip's rule, for every test: a broadcast may only leave once the transaction
+    that made the change has committed. rooms.realtime.events calls the check on every
+    send, in the thread sending it; a send while a transaction of the code under test
+    is open there (not the test case's own wrapping one) fails the test."""
+    from rooms.realtime import events
+
+    problems: list[str] = []
+
+    def check(group: str) -> None:
+        connection = connections["default"]
+        if any(not getattr(b, "_from_testcase", False) for b in connection.atomic_blocks):
+            problems.append(group)
+
+    events.send_check = check
+    yield problems
+    events.send_check = None
+    assert not problems, f"broadcast while a transaction was open, to: {problems}"
+
+
 @pytest.fixture
 def redis_url():
     if not redis_available():

@@ -14,14 +14,17 @@ broadcast" is run on purpose rather than by luck. The points:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-Hook = Callable[[str], Awaitable[None]]
+Hook = Callable[..., Awaitable[None]]
 _hook: Hook | None = None
 
 
-async def reached(name: str) -> None:
+async def reached(name: str, **details: Any) -> None:
+    """`details` let a test pick which arrival to hold (events.committed passes the
+    event types it is about to send)."""
     if _hook is not None:
-        await _hook(name)
+        await _hook(name, **details)
 
 
 def install(hook: Hook | None) -> None:

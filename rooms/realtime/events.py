@@ -57,7 +57,9 @@ class Outbox:
         """Send what was collected, in order, from the event loop."""
         if not self.pending:
             return
-        await checkpoints.reached("events.committed")
+        await checkpoints.reached(
+            "events.committed", types=[event["type"] for _, event in self.pending]
+        )
         layer = get_channel_layer()
         pending, self.pending = self.pending, []
         for group, event in pending:
