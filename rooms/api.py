@@ -205,10 +205,11 @@ async def message_list(
 
     if wait and after is not None and changed_after is None:
         return await longpoll.wait_for_messages(
+            user=user,
             room_id=room.id,
             after=after,
             seconds=wait,
-            read=read,
+            limit=selectors.clamp_limit(limit),
         )
     return await read()
 

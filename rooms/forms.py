@@ -1,8 +1,10 @@
 from django import forms
 from django.conf import settings
 
+from chatsite.forms import StorableTextMixin
 
-class RoomForm(forms.Form):
+
+class RoomForm(StorableTextMixin, forms.Form):
     name = forms.CharField(label="Name", max_length=settings.CHAT_ROOM_NAME_MAX_LENGTH)
     topic = forms.CharField(label="Topic", max_length=250, required=False)
     temporary = forms.BooleanField(
@@ -18,7 +20,7 @@ class RoomForm(forms.Form):
     )
 
 
-class ConferenceForm(forms.Form):
+class ConferenceForm(StorableTextMixin, forms.Form):
     name = forms.CharField(
         label="Name",
         max_length=settings.CHAT_ROOM_NAME_MAX_LENGTH,
@@ -33,7 +35,7 @@ class ConferenceForm(forms.Form):
         return [u for u in self.cleaned_data["members"].replace(",", " ").split() if u]
 
 
-class InviteForm(forms.Form):
+class InviteForm(StorableTextMixin, forms.Form):
     usernames = forms.CharField(
         label="Invite", help_text="Usernames, separated by commas or spaces."
     )

@@ -1,68 +1,68 @@
-"""Waiting for a room's next messages without a thread or a sleep loop.
+"""The long poll: `GET /api/rooms/{id}/messages?after=N&wait=S` over the room stream.
 
-A waiting request gets its own channel on the channel layer and joins the room's
-group, exactly like a socket, and wakes on the first `chat.message` event. A thousand
-waiters cost a thousand small futures and group entries; the caller's `read` goes
-through rooms.realtime.db_gate, so none of them holds a database connection while it waits.
-
-The event carries the stored message, serialised once by the sender, so in the normal
-case (the next seq, or a run of consecutive seqs already queued) the answer is built
-from the events with no database read: waking a thousand waiters costs no thousand
-queries. Anything else (a gap, something unexpected) falls back to reading.
+A waiting request follows the room like a socket does (rooms.realtime.stream): it
+subscribes, reads what is after N, and if there is nothing yet waits for the room's
+next message event. Its channel is an ordinary one of this process (the default
+prefix), so channels-redis receives for it and for the sockets in one loop: a waiting
+poll never holds up a socket's delivery. Waking a thousand waiters costs no thousand
+queries: the event carries the stored message, serialised once; only a gap (repaired
+from the database by the stream) or a timeout reads again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.layers import get_channel_layer
 
-from rooms.realtime import events
+from accounts.models import User
+from rooms.realtime import db_gate
+from rooms.realtime.stream import RoomFollow, message_of
 
 Page = dict[str, Any]
 
 
 async def wait_for_messages(
-    *, room_id: int, after: int, seconds: float, read: Callable[[], Awaitable[Page]]
+    *, user: User, room_id: int, after: int, seconds: float, limit: int
 ) -> Page:
-    """Read now; if there is nothing after `after`, wait up to `seconds` for message
-    events. Subscribing happens before the first read, so a message committed in
-    between still wakes us."""
+    """The first `limit` messages after `after`, as soon as there is at least one, or
+    an empty page after `seconds`."""
     layer = get_channel_layer()
-    group = events.room_group(room_id)
     channel = await layer.new_channel()
-    await layer.group_add(group, channel)
+    delivered: list[str] = []
+
+    async def collect(frame: str, live: bool) -> None:
+        delivered.append(frame)
+
+    follow = RoomFollow(
+        user=user, room_id=room_id, channel=channel, emit=collect, run_db=db_gate.run
+    )
     try:
-        page = await read()
-        if page["messages"]:
-            return page
+        opening = await follow.open(after=after, limit=limit, enter=False, mark_read=False)
+        if opening.messages:
+            return {"messages": opening.messages, "has_more": opening.has_more}
         try:
             async with asyncio.timeout(seconds):
-                while True:
-                    event = await layer.receive(channel)
-                    if event.get("type") == "chat.message" and event.get("seq", 0) > after:
-                        break
-        except TimeoutError:
-            return page
-        messages = [event]
-        # Take whatever else is already queued, without waiting.
-        while True:
-            try:
+                while not delivered:
+                    await _hear(layer, channel, follow)
+            # Whatever else is already queued comes in the same answer.
+            while True:
                 async with asyncio.timeout(0):
-                    more = await layer.receive(channel)
-            except TimeoutError:
-                break
-            if more.get("type") == "chat.message":
-                messages.append(more)
-        seqs = [m["seq"] for m in messages]
-        if seqs != list(range(after + 1, after + 1 + len(seqs))):
-            return await read()  # a gap or a reorder: the database knows best
-        return {
-            "messages": [json.loads(m["frame"])["message"] for m in messages],
-            "has_more": False,
-        }
+                    await _hear(layer, channel, follow)
+        except TimeoutError:
+            pass
+        if not delivered:
+            # Nothing was heard: read once more rather than trust that every
+            # broadcast arrived (a layer that dropped one costs a poll, not a message).
+            await follow.settle()
     finally:
-        await layer.group_discard(group, channel)
+        await follow.close()
+    messages = [message_of(frame) for frame in delivered]
+    return {"messages": messages[:limit], "has_more": len(messages) > limit}
+
+
+async def _hear(layer, channel: str, follow: RoomFollow) -> None:
+    event = await layer.receive(channel)
+    if event.get("type") == "chat.message":
+        await follow.deliver(event["seq"], event["frame"])

@@ -54,7 +54,6 @@ class Opening:
     has_more: bool  # more after the last one (a long absence): settle() delivers them
 
 
-@in_thread
 def _read_opening(
     user: User,
     room_id: int,
@@ -83,12 +82,21 @@ def _read_opening(
     return Opening(room, [wire.message_dict(m) for m in rows], has_more)
 
 
-@in_thread
 def _read_between(room_id: int, after: int, up_to: int) -> list[dict[str, Any]]:
     return [
         wire.message_dict(m)
         for m in selectors.messages_between(room_id=room_id, after=after, up_to=up_to)
     ]
+
+
+# run_db(function, *args): how a follow runs its database reads. Sockets and the
+# gateway use the event loop's thread pool (in_thread); an HTTP request uses
+# db_gate.run, which stays in the request's own thread.
+RunDb = Callable[..., Awaitable[Any]]
+
+
+async def in_pool(function: Callable[..., Any], *args: Any) -> Any:
+    return await in_thread(function)(*args)
 
 
 # --- following a room -------------------------------------------------------------------
@@ -97,7 +105,10 @@ def _read_between(room_id: int, after: int, up_to: int) -> list[dict[str, Any]]:
 class RoomFollow:
     """One connection following one room: subscription, cursor, gap repair."""
 
-    def __init__(self, *, user: User, room_id: int, channel: str, emit: Emit) -> None:
+    def __init__(
+        self, *, user: User, room_id: int, channel: str, emit: Emit, run_db: RunDb = in_pool
+    ) -> None:
+        self.run_db = run_db
         self.user = user
         self.room_id = room_id
         self.channel = channel
@@ -128,8 +139,16 @@ class RoomFollow:
         await self.layer.group_add(self.group, self.channel)
         try:
             await checkpoints.reached("stream.subscribed")
-            opening = await _read_opening(
-                self.user, self.room_id, after, changed_after, newest, limit, enter, mark_read
+            opening = await self.run_db(
+                _read_opening,
+                self.user,
+                self.room_id,
+                after,
+                changed_after,
+                newest,
+                limit,
+                enter,
+                mark_read,
             )
             await checkpoints.reached("stream.read")
         except BaseException:
@@ -149,7 +168,7 @@ class RoomFollow:
         """Deliver everything the database holds beyond the cursor, in batches."""
         while True:
             start = self.cursor
-            batch = await _read_between(self.room_id, start, start + BATCH)
+            batch = await self.run_db(_read_between, self.room_id, start, start + BATCH)
             for message in batch:
                 await self._hand_over(message["seq"], wire.frame("message", message=message))
             if len(batch) < BATCH:
@@ -161,7 +180,7 @@ class RoomFollow:
         if self.cursor is None or seq <= self.cursor:
             return
         if seq > self.cursor + 1:
-            for missing in await _read_between(self.room_id, self.cursor, seq - 1):
+            for missing in await self.run_db(_read_between, self.room_id, self.cursor, seq - 1):
                 await self._hand_over(
                     missing["seq"], wire.frame("message", message=missing), live=False
                 )
