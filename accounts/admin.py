@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 
 from accounts.models import ApiToken, User
+from rooms import moderation
 
 
 @admin.register(User)
@@ -13,8 +14,6 @@ class ChatUserAdmin(UserAdmin):
 
     @admin.action(description="Deactivate selected accounts (closes their sockets now)")
     def deactivate(self, request, queryset):
-        from rooms import moderation
-
         for user in queryset:
             moderation.user_deactivate(user=user, by=request.user, reason="from the admin")
         self.message_user(request, f"Deactivated: {queryset.count()}.", messages.SUCCESS)

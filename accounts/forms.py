@@ -5,9 +5,10 @@ from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from accounts import login_throttle, ratelimit
 from accounts.models import User
+from chatsite.forms import StorableTextMixin
 
 
-class SignupForm(UserCreationForm):
+class SignupForm(StorableTextMixin, UserCreationForm):
     display_name = forms.CharField(
         label="Display name", max_length=80, required=False, help_text="What others see."
     )
@@ -17,7 +18,7 @@ class SignupForm(UserCreationForm):
         fields = ("username", "display_name")
 
 
-class ThrottledLoginForm(AuthenticationForm):
+class ThrottledLoginForm(StorableTextMixin, AuthenticationForm):
     """Django's log-in form, refusing further attempts after repeated failures."""
 
     error_messages = {
@@ -45,10 +46,10 @@ class ThrottledLoginForm(AuthenticationForm):
         return cleaned
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(StorableTextMixin, forms.Form):
     display_name = forms.CharField(label="Display name", max_length=80, required=False)
     bio = forms.CharField(label="Bio", max_length=1000, required=False, widget=forms.Textarea)
 
 
-class TokenForm(forms.Form):
+class TokenForm(StorableTextMixin, forms.Form):
     name = forms.CharField(label="Token name", max_length=80)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, Block, User, WebSocketTicket
+from rooms.errors import InvalidInput
 
 TOKEN_PREFIX = "cst_"
 
@@ -91,8 +92,6 @@ def ticket_redeem(*, secret: str) -> User | None:
 
 
 def user_block(*, blocker: User, username: str) -> None:
-    from rooms.errors import InvalidInput
-
     blocked = User.objects.filter(username=username).first()
     if blocked is None:
         raise InvalidInput(f"Unknown user: {username}.")

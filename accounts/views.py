@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from asgiref.sync import async_to_sync
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -13,7 +12,7 @@ from accounts import selectors, services
 from accounts.forms import ProfileForm, SignupForm, ThrottledLoginForm, TokenForm
 from accounts.models import User
 from rooms.errors import ChatError
-from rooms.realtime import events, presence
+from rooms.realtime import connections
 
 
 def signup(request):
@@ -44,7 +43,7 @@ class LogoutView(auth_views.LogoutView):
         session_key = request.session.session_key
         response = super().post(request, *args, **kwargs)
         if session_key:
-            events.session_ended(session_key)
+            connections.close_session_connections(session_key)
         return response
 
 
@@ -71,7 +70,7 @@ def profile_edit(request):
 def profile(request, username: str):
     shown = get_object_or_404(User, username=username, is_active=True)
     blocked = selectors.has_blocked(blocker=request.user, user=shown)
-    online = shown.username in async_to_sync(presence.store().online)(presence.SITE)
+    online = connections.is_online(shown.username)
     return render(
         request, "accounts/profile.html", {"shown": shown, "blocked": blocked, "online": online}
     )

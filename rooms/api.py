@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from ninja import Field, Router, Schema, Status
 from pydantic import StrictInt
@@ -15,7 +14,7 @@ from accounts.api_auth import ASYNC_AUTH
 from rooms import changes, moderation, selectors, services, wire
 from rooms.errors import InvalidInput
 from rooms.models import Room
-from rooms.realtime import db_gate, longpoll, presence
+from rooms.realtime import connections, db_gate, longpoll
 
 router = Router(tags=["rooms"])
 
@@ -416,7 +415,7 @@ class NotificationsIn(Schema):
 def room_member_list(request, room_id: int):
     """Members with their roles (owners and moderators first)."""
     room = selectors.room_get_visible(user=request.auth, room_id=room_id)
-    online = set(async_to_sync(presence.store().online)(presence.SITE))
+    online = connections.online_usernames()
     return {
         "members": [
             {

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from rooms import selectors
+from rooms.access import can_moderate
 from rooms.errors import Forbidden, InvalidInput
 from rooms.models import Message, MessageRevision, Reaction, Room
 from rooms.realtime import events
@@ -59,8 +60,6 @@ def message_edit(*, message: Message, by: User, body: str) -> Message:
 def message_delete(*, message: Message, by: User) -> Message:
     """The author (within the edit window) or a moderator (any time). The row stays,
     flagged, with who and when; every answer shows it removed, without its body."""
-    from rooms.moderation import can_moderate  # moderation builds on this module
-
     is_moderator = can_moderate(user=by, room=message.room)
     if message.author_id != by.pk and not is_moderator:
         raise Forbidden("Only the author or a moderator can delete a message.")
@@ -122,8 +121,6 @@ def reaction_set(*, message: Message, by: User, emoji: str, on: bool) -> Message
 
 def revisions_for(*, message: Message, user: User) -> list[MessageRevision]:
     """Earlier bodies of an edited message, for the room's moderators."""
-    from rooms.moderation import can_moderate
-
     if not can_moderate(user=user, room=message.room):
         raise Forbidden("Only moderators can read earlier versions.")
     return list(message.revisions.all())

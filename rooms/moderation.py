@@ -12,22 +12,12 @@ from django.utils import timezone
 
 from accounts.models import ApiToken, User
 from rooms import changes, selectors, wire
+from rooms.access import can_moderate
 from rooms.errors import Forbidden, InvalidInput, RoomNotFound
 from rooms.models import Membership, Message, ModerationAction, Report, Room, RoomBan
 from rooms.realtime import events
 
 Action = ModerationAction.Action
-
-
-def can_moderate(*, user: User, room: Room) -> bool:
-    """Owners and moderators of the room; site staff in any public room."""
-    if user.is_staff and room.kind == Room.Kind.PUBLIC:
-        return True
-    membership = selectors.membership_get(user=user, room=room)
-    return membership is not None and membership.role in (
-        Membership.Role.OWNER,
-        Membership.Role.MODERATOR,
-    )
 
 
 def _require_moderator(*, user: User, room: Room) -> None:

@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from accounts import ratelimit
 from accounts import selectors as account_selectors
 from accounts.models import User
-from rooms import formatting, selectors, wire
+from rooms import access, formatting, selectors, wire
 from rooms.errors import (
     Banned,
     Forbidden,
@@ -442,12 +442,6 @@ def room_leave(*, room: Room, user: User) -> None:
                 Room.objects.filter(pk=room.pk).update(is_archived=True)
 
 
-def _can_moderate(*, user: User, room: Room) -> bool:
-    from rooms.moderation import can_moderate  # moderation builds on this module
-
-    return can_moderate(user=user, room=room)
-
-
 def room_enter(*, user: User, room_id: int) -> Room:
     """What a socket's `join` does: the visibility check, then membership (joining a
     public room makes the user a member). Raises RoomNotFound like every other path."""
@@ -471,7 +465,7 @@ def room_update(
         raise RoomNotFound()
     if room.kind == Room.Kind.DIRECT and name is not None:
         raise InvalidInput("A private 1:1 chat cannot be renamed.")
-    if room.kind == Room.Kind.PUBLIC and not _can_moderate(user=by, room=room):
+    if room.kind == Room.Kind.PUBLIC and not access.can_moderate(user=by, room=room):
         raise Forbidden("Only the room's owner or moderators can change it.")
     if name is None and topic is None and announce_joins is None:
         raise InvalidInput("Give a name, a topic or announce_joins.")

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from rooms import formatting, moderation, selectors, services
+from rooms import access, formatting, moderation, selectors, services
 from rooms.errors import ChatError, RoomNotFound
 from rooms.forms import ConferenceForm, InviteForm, RoomForm
 
@@ -71,7 +71,7 @@ def room_detail(request, room_id: int):
             "members": selectors.room_member_usernames(room=room) if room.is_private else None,
             "invite_form": InviteForm(),
             "last_read_seq": membership.last_read_seq if membership is not None else "",
-            "can_moderate": moderation.can_moderate(user=request.user, room=room),
+            "can_moderate": access.can_moderate(user=request.user, room=room),
             "edit_window": settings.CHAT_EDIT_WINDOW,
             "muted_until": membership.muted_until if muted else None,
             "muted_reason": selectors.mute_reason(room=room, user=request.user) if muted else "",

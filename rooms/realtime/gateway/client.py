@@ -7,7 +7,7 @@ import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
@@ -29,8 +29,15 @@ from rooms.realtime.gateway.protocol import (
 )
 from rooms.realtime.stream import RoomFollow, message_of
 
-if TYPE_CHECKING:
-    from rooms.realtime.gateway.server import Gateway
+
+class Limits(Protocol):
+    """What a connection needs of its gateway (rooms.realtime.gateway.server.Gateway)."""
+
+    layer: Any
+    line_max_bytes: int
+    queue_lines: int
+    first_line_timeout: float
+
 
 log = logging.getLogger("rooms.realtime.gateway")
 
@@ -85,7 +92,7 @@ class GatewayClient:
     """One TCP connection: a user in a room."""
 
     def __init__(
-        self, gateway: Gateway, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self, gateway: Limits, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self.gateway = gateway
         self.reader = reader
