@@ -11,6 +11,8 @@ side against the bare app in the same run:
 - bigroom: one room of 500 members;
 - idle: 5,000 idle sockets, worker memory per socket and connect time;
 - longpoll: 1,000 waiting HTTP long polls woken by one message, beside WebSockets;
+- longpoll_latency: one socket's send-to-echo latency on one worker beside 0, 1, 100
+  and 500 waiting long polls (project only);
 - scaling: two workers against one, under overload;
 - history: history pages over HTTP at 1,000 and 1,000,000 messages (no bare app);
 - servers: daphne against uvicorn.
@@ -59,7 +61,16 @@ from bench.common import (
 )
 from bench.stack import env_pairs
 
-SUITE = ("fanout", "bigroom", "idle", "longpoll", "scaling", "history", "servers")
+SUITE = (
+    "fanout",
+    "bigroom",
+    "idle",
+    "longpoll",
+    "longpoll_latency",
+    "scaling",
+    "history",
+    "servers",
+)
 
 
 def scenario_module(name: str):
@@ -151,6 +162,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     longpoll = parser.add_argument_group("longpoll")
     longpoll.add_argument("--longpolls", type=int, default=1000, help="waiting polls")
     longpoll.add_argument("--longpoll-concurrency", type=int, default=200)
+    latency = parser.add_argument_group(
+        "longpoll_latency (one worker; polls ramp at --longpoll-concurrency)"
+    )
+    latency.add_argument(
+        "--longpoll-latency-polls",
+        default="0,1,100,500",
+        help="waiting polls beside the socket, one measurement per count (0: the baseline)",
+    )
+    latency.add_argument(
+        "--longpoll-latency-rate", type=float, default=20.0, help="socket msg/s (default 20)"
+    )
+    latency.add_argument(
+        "--longpoll-latency-duration",
+        type=float,
+        default=15.0,
+        help="seconds of sending per poll count (default 15: 300 echoes at 20 msg/s)",
+    )
+    latency.add_argument(
+        "--longpoll-latency-wait", type=float, default=25.0, help="each poll's wait= (default 25)"
+    )
     scaling = parser.add_argument_group("scaling")
     scaling.add_argument(
         "--scaling-rate", type=float, default=25.0, help="msg/s per room: an overload"
@@ -198,6 +229,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.bigroom_rate_list = number_list(args.bigroom_rates)
     args.servers_rate_list = number_list(args.servers_rates)
     args.history_size_list = [int(v) for v in number_list(args.history_sizes)]
+    args.longpoll_latency_count_list = [int(v) for v in number_list(args.longpoll_latency_polls)]
     args.layer_list = [v.strip() for v in args.layers.split(",") if v.strip()]
     args.app_list = [v.strip() for v in args.apps.split(",") if v.strip()]
     for name in args.suite_list:
@@ -234,6 +266,12 @@ def config_of(args: argparse.Namespace) -> dict[str, Any]:
             "hold": args.idle_hold,
         },
         "longpoll": {"polls": args.longpolls, "concurrency": args.longpoll_concurrency},
+        "longpoll_latency": {
+            "polls": args.longpoll_latency_count_list,
+            "rate": args.longpoll_latency_rate,
+            "duration": args.longpoll_latency_duration,
+            "wait": args.longpoll_latency_wait,
+        },
         "scaling": {"rate": args.scaling_rate},
         "servers": {"rates": args.servers_rate_list},
         "history": {"sizes": args.history_size_list, "pages": args.history_pages},
