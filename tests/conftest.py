@@ -18,6 +18,7 @@ from django.db import connections
 from accounts import ratelimit
 from accounts import services as account_services
 from chatsite.asgi import application
+from rooms.realtime import presence
 from tests.factories import RoomFactory, UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -65,6 +66,7 @@ def _fast_and_isolated(settings):
     cache.clear()
     ratelimit.reset_local_buckets()
     channel_layers.backends.clear()  # a fresh in-memory layer per test (and event loop)
+    presence._stores.clear()  # and fresh in-memory presence: no other test's sockets
     yield
     channel_layers.backends.clear()
 
