@@ -25,11 +25,14 @@ def room_get_visible(*, user: User, room_id: int) -> Room:
 
 
 def public_room_id_by_name(*, name: str) -> int:
-    """The id of the open public room with this name or slug (case-insensitive), for
-    clients that name rooms instead of numbering them (the TCP gateway). Private rooms
-    are never found by name; a missing room and an ambiguous name raise RoomNotFound and
-    InvalidInput."""
+    """The id of the open public room named by clients that name rooms instead of
+    numbering them (the TCP gateway): an exact slug first, then a unique name
+    (case-insensitive). Private rooms are never found by name; a missing room and an
+    ambiguous name raise RoomNotFound and InvalidInput."""
     name = " ".join(name.split())
+    by_slug = public_rooms().filter(slug=name).values_list("id", flat=True).first()
+    if by_slug is not None:
+        return by_slug
     ids = list(
         public_rooms()
         .filter(Q(name__iexact=name) | Q(slug__iexact=name))

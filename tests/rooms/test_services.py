@@ -180,3 +180,13 @@ def test_concurrent_posts_from_many_threads_keep_seqs_gapless_and_unique(setting
     assert seqs == list(range(1, 8 * 15 + 1))
     room.refresh_from_db()
     assert room.last_seq == 120
+
+
+def test_a_room_named_by_a_client_is_an_exact_slug_first_then_a_unique_name(alice):
+    first = services.room_create(creator=alice, name="devroom")
+    second = services.room_create(creator=alice, name="devroom")  # same name, another slug
+    assert first.slug == "devroom" and second.slug != "devroom"
+    assert selectors.public_room_id_by_name(name="devroom") == first.id
+    assert selectors.public_room_id_by_name(name=second.slug) == second.id
+    with pytest.raises(InvalidInput):
+        selectors.public_room_id_by_name(name="DEVROOM")  # no exact slug: two names match
