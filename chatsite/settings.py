@@ -87,6 +87,11 @@ MIDDLEWARE = [
     "chatsite.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "chatsite.static_files.AsyncWhiteNoiseMiddleware",
+    # Before any view: NUL or bad UTF-8 in a path or query (any page), and under /api/
+    # a body that is not JSON, nests too deep or holds NUL or a lone surrogate, answer
+    # 400; an API body over DATA_UPLOAD_MAX_MEMORY_SIZE 413; each with a sentence
+    # ({"detail"} on the API). chatsite/request_checks.py.
+    "chatsite.request_checks.RequestChecksMiddleware",
     # Django's session, common, auth and messages middleware, running their hooks in
     # the event loop in async requests instead of queueing for Django's one sync
     # thread (chatsite/middleware.py). Security, CSRF and X-Frame-Options stay as
