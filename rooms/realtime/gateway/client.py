@@ -479,7 +479,8 @@ class GatewayClient:
         if self.json_mode:
             self._send(wire.frame("error", code=code, detail=detail, **extra))
         else:
-            self._send(f"! {detail}")
+            # One line, whatever the detail quotes (a refused first line names its key).
+            self._send("! " + " ".join(detail.splitlines()))
 
     async def _write_lines(self) -> None:
         while True:
