@@ -182,6 +182,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     latency.add_argument(
         "--longpoll-latency-wait", type=float, default=25.0, help="each poll's wait= (default 25)"
     )
+    latency.add_argument(
+        "--longpoll-latency-spread",
+        type=float,
+        default=0.2,
+        help="a poll's first wait is drawn from (SPREAD x wait, wait], spreading the "
+        "re-issues (default 0.2; 1: none returns within `wait` of the ramp)",
+    )
     scaling = parser.add_argument_group("scaling")
     scaling.add_argument(
         "--scaling-rate", type=float, default=25.0, help="msg/s per room: an overload"
@@ -271,6 +278,7 @@ def config_of(args: argparse.Namespace) -> dict[str, Any]:
             "rate": args.longpoll_latency_rate,
             "duration": args.longpoll_latency_duration,
             "wait": args.longpoll_latency_wait,
+            "spread": args.longpoll_latency_spread,
         },
         "scaling": {"rate": args.scaling_rate},
         "servers": {"rates": args.servers_rate_list},

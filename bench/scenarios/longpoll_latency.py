@@ -7,9 +7,11 @@ each message's echo (send to its own receipt, bench.load); beside it 0, 1, 100 a
 `GET /api/rooms/{id}/messages?after=<newest seq>&wait=<S>`, each with its own user's
 Bearer token, on another room where nothing is posted, so they genuinely wait and
 are never woken. Each poll is re-issued as soon as it returns (its timeout), so the
-count stays constant; the first request of each poll waits a random part of S (seeded)
-so that, as with independent clients, the timeouts and re-issues are spread out and
-not all at once.
+count stays constant; the first request of each poll waits a random part of S (seeded,
+from `--longpoll-latency-spread` x S to S) so that, as with independent clients, the
+timeouts and re-issues are spread out and not all at once (about N / S a second).
+With a spread of 1 every poll first waits the whole S, so none returns during a
+measurement shorter than S: waiting alone, without the turnover.
 
 The polls run in a child process, so their client work never delays the timing of
 the echoes. The counts are measured one after another on the same worker, after a
@@ -86,6 +88,7 @@ class PollSetup:
     after: int
     tokens: list[str]
     wait: float
+    spread: float  # each poll's first wait is drawn from (spread x wait, wait]
     concurrency: int
     redis_url: str
     prefix: str
@@ -96,8 +99,8 @@ async def poll_forever(
     index: int, setup: PollSetup, counts: PollCounts, gate: asyncio.Semaphore, samples: list
 ) -> None:
     token = setup.tokens[index]
-    # The first wait is spread over (0.2 S, S], so re-issues are spread out too.
-    wait = round(setup.wait * random.Random(index).uniform(0.2, 1.0), 1)
+    # The first wait is spread over (spread x S, S], so re-issues are spread out too.
+    wait = round(setup.wait * random.Random(index).uniform(setup.spread, 1.0), 1)
     while True:
         call = rawhttp.Request(setup.url, "GET", poll_path(setup.room_id, setup.after, wait), token)
         try:
@@ -362,6 +365,7 @@ def run(ctx: Context) -> dict[str, Any]:
             "rate": args.longpoll_latency_rate,
             "duration": args.longpoll_latency_duration,
             "wait": args.longpoll_latency_wait,
+            "spread": args.longpoll_latency_spread,
             "concurrency": args.longpoll_concurrency,
         },
         "target_p99_ratio": TARGET,
@@ -389,6 +393,7 @@ def run(ctx: Context) -> dict[str, Any]:
                     after=after,
                     tokens=list(poll_room.tokens),
                     wait=args.longpoll_latency_wait,
+                    spread=args.longpoll_latency_spread,
                     concurrency=args.longpoll_concurrency,
                     redis_url=ctx.redis_url,
                     prefix=prefix,
