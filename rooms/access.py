@@ -1,22 +1,171 @@
-"""Who may do what in a room: the decisions every service asks, in one place.
+"""Who may do what in a room: the one module that knows roles, mutes, bans, locks,
+archives and membership. Every door (pages, API, socket, gateway, long poll, admin)
+reaches a room or a message through `room_get_visible` / `message_get_visible`, and
+every service that writes asks one `check_can_*` function before it changes anything.
 
-Services raise the errors; this module only answers questions, so it imports nothing
-but models and selectors and every other rooms module may import it.
+The decisions, for a signed-in user and a room:
+
+| action | refused when |
+| --- | --- |
+| read (history, long poll, join, members, report, mark read) | a private room they are not in (404, like a missing room); a public room they are banned from (403 `banned`, with the reason) |
+| post, edit, react | also: the room is archived (`forbidden`), locked and they are not a moderator (`locked`), they are muted (`muted`) |
+| edit | also: not the author, the message deleted, or older than the edit window |
+| delete | the author: the post rules and the edit window; a moderator: any time, even locked (archived: site staff only) |
+| moderate | not an owner or moderator of the room (site staff: any public room) |
+
+Raising the errors here (rather than answering booleans) keeps every door's answer the
+same: the API maps them to 4xx bodies, the socket to `error` frames.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
 from accounts.models import User
 from rooms import selectors
-from rooms.models import Membership, Room
+from rooms.errors import (
+    Banned,
+    Forbidden,
+    InvalidInput,
+    Locked,
+    MessageNotFound,
+    Muted,
+    RoomNotFound,
+)
+from rooms.models import Membership, Message, Room, RoomBan
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def room_get_visible(*, user: User, room_id: int) -> Room:
+    """The room if `user` may read it. Missing and private-not-yours raise the same
+    RoomNotFound, so ids cannot be probed; a ban raises Banned. One query for a
+    public room (the ban is looked up with the room)."""
+    room = (
+        Room.objects.filter(pk=room_id)
+        .annotate(viewer_banned=Exists(RoomBan.objects.filter(room=OuterRef("pk"), user=user.pk)))
+        .first()
+    )
+    if room is None:
+        raise RoomNotFound()
+    if room.is_private and not selectors.is_member(user=user, room=room):
+        raise RoomNotFound()
+    if room.viewer_banned:
+        raise_banned(room=room, user=user)
+    return room
+
+
+def raise_banned(*, room: Room, user: User) -> None:
+    reason = (
+        RoomBan.objects.filter(room=room, user=user).values_list("reason", flat=True).first() or ""
+    )
+    detail = "You are banned from this room." + (f" Reason: {reason}" if reason else "")
+    raise Banned(detail, reason=reason)
+
+
+def message_get_visible(*, user: User, message_id: int) -> Message:
+    """The message if its room is readable by `user`; otherwise MessageNotFound (or
+    Banned), the same for a missing message and one in a room they cannot see."""
+    message = Message.objects.select_related("author", "room").filter(pk=message_id).first()
+    if message is None:
+        raise MessageNotFound()
+    try:
+        room_get_visible(user=user, room_id=message.room_id)
+    except RoomNotFound as exc:
+        raise MessageNotFound() from exc
+    return message
+
+
+# --- roles --------------------------------------------------------------------------------
+
+
+def _is_moderator(membership: Membership | None) -> bool:
+    return membership is not None and membership.role in (
+        Membership.Role.OWNER,
+        Membership.Role.MODERATOR,
+    )
 
 
 def can_moderate(*, user: User, room: Room) -> bool:
     """Owners and moderators of the room; site staff in any public room."""
     if user.is_staff and room.kind == Room.Kind.PUBLIC:
         return True
+    return _is_moderator(selectors.membership_get(user=user, room=room))
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def check_can_write(*, user: User, room: Room, membership: Membership | None) -> None:
+    """Posting, editing and reacting: the room is open to the user's writing. The
+    caller has read the room through room_get_visible (so a ban was refused) and
+    passes the user's membership (None: not a member; a public room's caller joins
+    them first)."""
+    if room.is_archived:
+        raise Forbidden("This room is archived and read-only.")
+    if membership is None:
+        if room.is_private:
+            raise RoomNotFound()
+        if RoomBan.objects.filter(room=room, user=user).exists():
+            raise_banned(room=room, user=user)
+        return  # a public room's visitor: joining makes them a member first
+    if room.is_locked and not _is_moderator(membership):
+        raise Locked("This room is locked: only its moderators can post.")
+    if membership.muted_until is not None and membership.muted_until > timezone.now():
+        until = membership.muted_until.isoformat()
+        reason = selectors.mute_reason(room=room, user=user)
+        raise Muted(f"You are muted in this room until {until}.", until=until, reason=reason)
+
+
+def _within_edit_window(message: Message) -> bool:
+    return timezone.now() - message.created <= timedelta(seconds=settings.CHAT_EDIT_WINDOW)
+
+
+def check_can_edit(*, user: User, message: Message) -> None:
+    if message.author_id != user.pk:
+        raise Forbidden("Only the author can edit a message.")
+    if message.deleted:
+        raise InvalidInput("A deleted message cannot be edited.")
+    _check_member_can_write(user=user, room=message.room)
+    if not _within_edit_window(message):
+        raise Forbidden("This message is too old to edit.")
+
+
+def check_can_react(*, user: User, message: Message) -> None:
+    if message.deleted:
+        raise InvalidInput("A deleted message cannot take reactions.")
+    room = message.room
     membership = selectors.membership_get(user=user, room=room)
-    return membership is not None and membership.role in (
-        Membership.Role.OWNER,
-        Membership.Role.MODERATOR,
-    )
+    if membership is None and room.is_private:
+        raise Forbidden("Only members can react.")
+    check_can_write(user=user, room=room, membership=membership)
+
+
+def check_can_delete(*, user: User, message: Message) -> None:
+    """A moderator deletes any message at any time (in an archived room, site staff
+    only); an author deletes their own within the edit window, under the post rules."""
+    room = message.room
+    if can_moderate(user=user, room=room):
+        if room.is_archived and not user.is_staff:
+            raise Forbidden("This room is archived and read-only.")
+        return
+    if message.author_id != user.pk:
+        raise Forbidden("Only the author or a moderator can delete a message.")
+    _check_member_can_write(user=user, room=room)
+    if not _within_edit_window(message):
+        raise Forbidden("This message is too old to delete.")
+
+
+def _check_member_can_write(*, user: User, room: Room) -> None:
+    membership = selectors.membership_get(user=user, room=room)
+    if membership is None:
+        if room.is_private:
+            raise RoomNotFound()
+        if RoomBan.objects.filter(room=room, user=user).exists():
+            raise_banned(room=room, user=user)
+        raise Forbidden("Join the room first.")
+    check_can_write(user=user, room=room, membership=membership)

@@ -1,5 +1,5 @@
 """Rooms and messages over the JSON API. Thin: parse, call a service or selector,
-answer. Access always goes through selectors.room_get_visible."""
+answer. Access always goes through access.room_get_visible."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ninja import Field, Router, Schema, Status
 from pydantic import StrictInt
 
 from accounts.api_auth import ASYNC_AUTH
-from rooms import changes, moderation, selectors, services, wire
+from rooms import access, changes, moderation, selectors, services, wire
 from rooms.errors import InvalidInput
 from rooms.models import Room
 from rooms.realtime import connections, db_gate, longpoll
@@ -129,7 +129,7 @@ def room_create(request, payload: RoomIn):
 
 @router.get("/rooms/{room_id}", response={200: RoomOut, 404: Detail}, exclude_none=True)
 def room_detail(request, room_id: int):
-    return _room_out(selectors.room_get_visible(user=request.auth, room_id=room_id))
+    return _room_out(access.room_get_visible(user=request.auth, room_id=room_id))
 
 
 @router.post("/direct", response={200: RoomOut, 201: RoomOut, 400: Detail}, exclude_none=True)
@@ -145,14 +145,14 @@ def direct_open(request, payload: DirectIn):
     exclude_none=True,
 )
 def room_invite(request, room_id: int, payload: InviteIn):
-    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    room = access.room_get_visible(user=request.auth, room_id=room_id)
     target = services.room_invite(room=room, by=request.auth, usernames=payload.usernames)
     return _room_out(target)
 
 
 @router.post("/rooms/{room_id}/leave", response={204: None, 400: Detail, 404: Detail})
 def room_leave(request, room_id: int):
-    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    room = access.room_get_visible(user=request.auth, room_id=room_id)
     services.room_leave(room=room, user=request.auth)
     return Status(204, None)
 
@@ -186,7 +186,7 @@ async def message_list(
     if wait is not None and not 0 <= wait <= settings.CHAT_LONG_POLL_MAX:
         raise InvalidInput(f"wait must be 0 to {settings.CHAT_LONG_POLL_MAX} seconds.")
     user = request.auth
-    room = await db_gate.run(selectors.room_get_visible, user=user, room_id=room_id)
+    room = await db_gate.run(access.room_get_visible, user=user, room_id=room_id)
 
     def read_now():
         if changed_after is not None:
@@ -215,7 +215,7 @@ async def message_list(
 
 @router.post("/rooms/{room_id}/messages", response={201: MessageOut, 400: Detail, 404: Detail})
 def message_post(request, room_id: int, payload: MessageIn):
-    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    room = access.room_get_visible(user=request.auth, room_id=room_id)
     message, _ = services.message_post(
         room=room,
         author=request.auth,
@@ -238,7 +238,7 @@ def message_replies(
     _check_cursor("after", after)
     if limit is not None and limit < 1:
         raise InvalidInput("limit must be at least 1.")
-    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    room = access.room_get_visible(user=request.auth, room_id=room_id)
     rows, has_more = selectors.message_replies(room=room, seq=seq, after=after, limit=limit)
     return {"messages": [wire.message_dict(m) for m in rows], "has_more": has_more}
 
@@ -247,14 +247,14 @@ def message_replies(
     "/messages/{message_id}", response={200: MessageOut, 400: Detail, 403: Detail, 404: Detail}
 )
 def message_edit(request, message_id: int, payload: MessageEdit):
-    message = selectors.message_get_visible(user=request.auth, message_id=message_id)
+    message = access.message_get_visible(user=request.auth, message_id=message_id)
     message = changes.message_edit(message=message, by=request.auth, body=payload.body)
     return wire.message_dict(message)
 
 
 @router.delete("/messages/{message_id}", response={204: None, 403: Detail, 404: Detail})
 def message_delete(request, message_id: int):
-    message = selectors.message_get_visible(user=request.auth, message_id=message_id)
+    message = access.message_get_visible(user=request.auth, message_id=message_id)
     moderation.message_remove(message=message, by=request.auth)
     return Status(204, None)
 
@@ -301,7 +301,7 @@ class PrivateRoomList(Schema):
 def room_update(request, room_id: int, payload: RoomUpdate):
     """Rename a conference, set a room's topic or whether a public room announces first
     joins (live for everyone in the room)."""
-    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    room = access.room_get_visible(user=request.auth, room_id=room_id)
     room = services.room_update(
         room=room,
         by=request.auth,
@@ -333,7 +333,7 @@ def room_read(request, room_id: int, payload: ReadIn):
     """Move my read position forward to `seq` (never back)."""
     if payload.seq < 0:
         raise InvalidInput("seq must be a non-negative integer.")
-    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    room = access.room_get_visible(user=request.auth, room_id=room_id)
     services.membership_mark_read(room=room, user=request.auth, seq=payload.seq)
     return Status(204, None)
 
@@ -341,7 +341,7 @@ def room_read(request, room_id: int, payload: ReadIn):
 @router.post("/rooms/{room_id}/hide", response={204: None, 400: Detail, 404: Detail})
 def room_hide(request, room_id: int):
     """Hide a 1:1 chat from my list until its next message."""
-    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    room = access.room_get_visible(user=request.auth, room_id=room_id)
     services.direct_hide(room=room, user=request.auth)
     return Status(204, None)
 
@@ -366,7 +366,7 @@ class RevisionList(Schema):
 )
 def message_react(request, message_id: int, payload: ReactionIn):
     """Add (`on: true`) or remove my emoji reaction; everyone in the room sees it live."""
-    message = selectors.message_get_visible(user=request.auth, message_id=message_id)
+    message = access.message_get_visible(user=request.auth, message_id=message_id)
     message = changes.reaction_set(
         message=message, by=request.auth, emoji=payload.emoji, on=payload.on
     )
@@ -378,7 +378,7 @@ def message_react(request, message_id: int, payload: ReactionIn):
 )
 def message_revisions(request, message_id: int):
     """Earlier versions of an edited message (moderators)."""
-    message = selectors.message_get_visible(user=request.auth, message_id=message_id)
+    message = access.message_get_visible(user=request.auth, message_id=message_id)
     return {"revisions": changes.revisions_for(message=message, user=request.auth)}
 
 
@@ -414,7 +414,7 @@ class NotificationsIn(Schema):
 @router.get("/rooms/{room_id}/members", response={200: MemberList, 404: Detail})
 def room_member_list(request, room_id: int):
     """Members with their roles (owners and moderators first)."""
-    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    room = access.room_get_visible(user=request.auth, room_id=room_id)
     online = connections.online_usernames()
     return {
         "members": [
@@ -436,6 +436,6 @@ def room_member_list(request, room_id: int):
 @router.post("/rooms/{room_id}/notifications", response={204: None, 400: Detail, 404: Detail})
 def room_notifications(request, room_id: int, payload: NotificationsIn):
     """Mute (or unmute) browser notifications from this room for me."""
-    room = selectors.room_get_visible(user=request.auth, room_id=room_id)
+    room = access.room_get_visible(user=request.auth, room_id=room_id)
     services.membership_set_notifications(room=room, user=request.auth, muted=payload.muted)
     return Status(204, None)

@@ -8,15 +8,12 @@ edit, deletion and reaction once, in the order they happened.
 from __future__ import annotations
 
 import unicodedata
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from rooms import selectors
-from rooms.access import can_moderate
+from rooms import access
 from rooms.errors import Forbidden, InvalidInput
 from rooms.models import Message, MessageRevision, Reaction, Room
 from rooms.realtime import events
@@ -32,19 +29,11 @@ def _bump_rev(message: Message) -> None:
     message.rev = locked.last_rev
 
 
-def _within_window(message: Message) -> bool:
-    return timezone.now() - message.created <= timedelta(seconds=settings.CHAT_EDIT_WINDOW)
-
-
 def message_edit(*, message: Message, by: User, body: str) -> Message:
-    """The author edits within the edit window; the old body is kept as a revision."""
-    if message.author_id != by.pk:
-        raise Forbidden("Only the author can edit a message.")
-    if message.deleted:
-        raise InvalidInput("A deleted message cannot be edited.")
-    if not _within_window(message):
-        raise Forbidden("This message is too old to edit.")
+    """The author edits within the edit window, under the room's write rules
+    (rooms.access); the old body is kept as a revision."""
     body = clean_body(body)
+    access.check_can_edit(user=by, message=message)
     if body == message.body:
         return message
     with transaction.atomic():
@@ -60,11 +49,7 @@ def message_edit(*, message: Message, by: User, body: str) -> Message:
 def message_delete(*, message: Message, by: User) -> Message:
     """The author (within the edit window) or a moderator (any time). The row stays,
     flagged, with who and when; every answer shows it removed, without its body."""
-    is_moderator = can_moderate(user=by, room=message.room)
-    if message.author_id != by.pk and not is_moderator:
-        raise Forbidden("Only the author or a moderator can delete a message.")
-    if message.author_id == by.pk and not is_moderator and not _within_window(message):
-        raise Forbidden("This message is too old to delete.")
+    access.check_can_delete(user=by, message=message)
     if message.deleted:
         return message
     with transaction.atomic():
@@ -92,11 +77,7 @@ def reaction_set(*, message: Message, by: User, emoji: str, on: bool) -> Message
     """Add (`on`) or remove the user's reaction. Members only (public rooms: anyone who
     can read, which makes them a member as posting does)."""
     emoji = clean_emoji(emoji)
-    if message.deleted:
-        raise InvalidInput("A deleted message cannot take reactions.")
-    room = message.room
-    if room.is_private and not selectors.is_member(user=by, room=room):
-        raise Forbidden("Only members can react.")
+    access.check_can_react(user=by, message=message)
     mine = Reaction.objects.filter(message=message, user=by, emoji=emoji)
     if mine.exists() == on:
         return message  # nothing to change
@@ -121,6 +102,6 @@ def reaction_set(*, message: Message, by: User, emoji: str, on: bool) -> Message
 
 def revisions_for(*, message: Message, user: User) -> list[MessageRevision]:
     """Earlier bodies of an edited message, for the room's moderators."""
-    if not can_moderate(user=user, room=message.room):
+    if not access.can_moderate(user=user, room=message.room):
         raise Forbidden("Only moderators can read earlier versions.")
     return list(message.revisions.all())

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from ninja import Router, Schema, Status
 
-from rooms import moderation, selectors
+from rooms import access, moderation
 
 router = Router(tags=["moderation"])
 
@@ -58,7 +58,7 @@ ERRORS = {400: Detail, 403: Detail, 404: Detail}
 
 
 def _room(request, room_id: int):
-    return selectors.room_get_visible(user=request.auth, room_id=room_id)
+    return access.room_get_visible(user=request.auth, room_id=room_id)
 
 
 @router.post("/rooms/{room_id}/mute", response={200: MuteOut, **ERRORS})
@@ -156,6 +156,6 @@ def audit(request, room_id: int):
 @router.post("/messages/{message_id}/report", response={201: None, **ERRORS})
 def report(request, message_id: int, payload: ReportIn):
     """Report a message to the moderators, with a reason."""
-    message = selectors.message_get_visible(user=request.auth, message_id=message_id)
+    message = access.message_get_visible(user=request.auth, message_id=message_id)
     moderation.message_report(message=message, by=request.auth, reason=payload.reason)
     return Status(201, None)

@@ -1,4 +1,4 @@
-"""Reads worth naming. Every access check on a room goes through room_get_visible."""
+"""Reads worth naming. Who may read what is decided in rooms.access (room_get_visible)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,6 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from accounts.models import User
 from rooms.errors import InvalidInput, MessageNotFound, RoomNotFound
 from rooms.models import Membership, Mention, Message, ModerationAction, Room
-
-
-def room_get_visible(*, user: User, room_id: int) -> Room:
-    """The room if `user` may read it: any public room, or a private room they belong
-    to. Missing and not-yours raise the same RoomNotFound, so ids cannot be probed."""
-    room = Room.objects.filter(pk=room_id).first()
-    if room is None:
-        raise RoomNotFound()
-    if room.is_private and not is_member(user=user, room=room):
-        raise RoomNotFound()
-    return room
 
 
 def public_room_id_by_name(*, name: str) -> int:
@@ -55,21 +44,25 @@ def membership_get(*, user: User, room: Room) -> Membership | None:
 
 
 def rooms_for_user(*, user: User) -> QuerySet[Room]:
-    """Open public rooms and the private rooms the user belongs to, newest activity first."""
+    """Open public rooms (not those the user is banned from) and the private rooms the
+    user belongs to, newest activity first."""
     return (
         Room.objects.filter(
             Q(kind=Room.Kind.PUBLIC, is_archived=False)
             | (Q(memberships__user=user) & ~Q(kind=Room.Kind.PUBLIC))
         )
+        .exclude(bans__user=user)
         .distinct()
         .order_by("-last_message_at", "-id")
     )
 
 
-def public_rooms() -> QuerySet[Room]:
-    return Room.objects.filter(kind=Room.Kind.PUBLIC, is_archived=False).order_by(
-        "-last_message_at", "-id"
-    )
+def public_rooms(*, for_user: User | None = None) -> QuerySet[Room]:
+    """Open public rooms; for a user, without the rooms they are banned from."""
+    rooms = Room.objects.filter(kind=Room.Kind.PUBLIC, is_archived=False)
+    if for_user is not None:
+        rooms = rooms.exclude(bans__user=for_user)
+    return rooms.order_by("-last_message_at", "-id")
 
 
 def private_rooms_for_user(*, user: User) -> QuerySet[Room]:
@@ -218,17 +211,6 @@ def message_replies(
         _messages(room).filter(reply_to_seq=seq, seq__gt=after or 0).order_by("seq")[: limit + 1]
     )
     return rows[:limit], len(rows) > limit
-
-
-def message_get_visible(*, user: User, message_id: int) -> Message:
-    message = Message.objects.select_related("author", "room").filter(pk=message_id).first()
-    if message is None:
-        raise MessageNotFound()
-    try:
-        room_get_visible(user=user, room_id=message.room_id)
-    except RoomNotFound as exc:
-        raise MessageNotFound() from exc
-    return message
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)

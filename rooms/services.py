@@ -7,7 +7,6 @@ the API and the socket cannot disagree.
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from django.conf import settings
@@ -19,21 +18,19 @@ from accounts import ratelimit
 from accounts import selectors as account_selectors
 from accounts.models import User
 from rooms import access, formatting, selectors, wire
+from rooms.input_checks import refuse_control_characters
 from rooms.errors import (
     Banned,
     Forbidden,
     InvalidInput,
-    Locked,
-    Muted,
     RateLimitedError,
     RoomNotFound,
 )
 from rooms.models import Membership, Mention, Message, Room, RoomBan
 from rooms.realtime import events
 
-# Control characters other than tab and newline; \r is dropped by normalising newlines.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 CLIENT_ID_MAX = 64
+TOPIC_MAX_LENGTH = 250
 
 
 def clean_body(body: object) -> str:
@@ -45,9 +42,8 @@ def clean_body(body: object) -> str:
     limit = settings.CHAT_MESSAGE_MAX_LENGTH
     if len(body) > limit:
         raise InvalidInput(f"body is {len(body)} characters; the limit is {limit}.")
-    if _CONTROL.search(body):
-        raise InvalidInput("body must not contain control characters other than newline and tab.")
-    return body
+    # \r is gone by now (newlines normalised above), so only real controls are refused.
+    return refuse_control_characters(body, field="body")
 
 
 def clean_client_id(client_id: object) -> str | None:
@@ -71,13 +67,20 @@ def clean_reply_to(reply_to: object) -> int | None:
 def clean_room_name(name: object) -> str:
     if not isinstance(name, str):
         raise InvalidInput("name must be a string.")
-    name = " ".join(name.split())
+    # Checked before whitespace is collapsed: str.split() takes \x1c-\x1f and \x85 for
+    # spaces, and they must be refused, not quietly turned into them.
+    name = " ".join(refuse_control_characters(name, field="name").split())
     limit = settings.CHAT_ROOM_NAME_MAX_LENGTH
     if not 1 <= len(name) <= limit:
         raise InvalidInput(f"name must be 1 to {limit} characters.")
-    if _CONTROL.search(name):
-        raise InvalidInput("name must not contain control characters.")
     return name
+
+
+def clean_topic(topic: object) -> str:
+    """A room topic: one line of at most TOPIC_MAX_LENGTH characters (may be empty)."""
+    if not isinstance(topic, str) or len(topic) > TOPIC_MAX_LENGTH:
+        raise InvalidInput(f"topic must be a string of at most {TOPIC_MAX_LENGTH} characters.")
+    return " ".join(refuse_control_characters(topic, field="topic").split())
 
 
 def _unique_slug(name: str) -> str:
@@ -208,28 +211,13 @@ def _throttle(key: str, *, limit: int, per_seconds: int) -> None:
 
 
 def _ensure_can_post(*, room: Room, author: User) -> None:
-    """Membership, bans, mutes, locks: checked on every post, whatever the front door."""
-    if room.is_archived:
-        raise Forbidden("This room is archived and read-only.")
-    if room.is_private:
-        membership = selectors.membership_get(user=author, room=room)
-        if membership is None:
-            raise RoomNotFound()
-    else:
-        # A ban deletes the membership in its own transaction, so only a non-member
-        # can be banned: members (nearly every post) skip that query.
-        membership = selectors.membership_get(user=author, room=room)
-        if membership is None:
-            if RoomBan.objects.filter(room=room, user=author).exists():
-                raise Banned("You are banned from this room.")
-            membership = _join_public(room=room, user=author)
-    moderator = membership.role in (Membership.Role.OWNER, Membership.Role.MODERATOR)
-    if room.is_locked and not moderator:
-        raise Locked("This room is locked: only its moderators can post.")
-    if membership.muted_until is not None and membership.muted_until > timezone.now():
-        until = membership.muted_until.isoformat()
-        reason = selectors.mute_reason(room=room, user=author)
-        raise Muted(f"You are muted in this room until {until}.", until=until, reason=reason)
+    """The write rules of rooms.access, on every post whatever the front door; a
+    visitor of a public room joins it first (and a locked room still refuses them)."""
+    membership = selectors.membership_get(user=author, room=room)
+    access.check_can_write(user=author, room=room, membership=membership)
+    if membership is None:
+        membership = _join_public(room=room, user=author)
+        access.check_can_write(user=author, room=room, membership=membership)
 
 
 def message_post(
@@ -310,12 +298,13 @@ def room_create(
         if not name or not str(name).strip():
             name = ", ".join(sorted([creator.shown_name] + [u.shown_name for u in others]))[:80]
     name = clean_room_name(name)
+    topic = clean_topic(topic)
     with transaction.atomic():
         room = Room.objects.create(
             name=name,
             slug=_unique_slug(name),
             kind=kind,
-            topic=topic[:250],
+            topic=topic,
             creator=creator,
             is_temporary=temporary and kind == Room.Kind.PUBLIC,
             announce_joins=announce_joins and kind == Room.Kind.PUBLIC,
@@ -445,7 +434,7 @@ def room_leave(*, room: Room, user: User) -> None:
 def room_enter(*, user: User, room_id: int) -> Room:
     """What a socket's `join` does: the visibility check, then membership (joining a
     public room makes the user a member). Raises RoomNotFound like every other path."""
-    room = selectors.room_get_visible(user=user, room_id=room_id)
+    room = access.room_get_visible(user=user, room_id=room_id)
     room_join(room=room, user=user)
     return room
 
@@ -479,9 +468,7 @@ def room_update(
             fields.append("name")
             changes.append(f'renamed the room to "{room.name}"')
     if topic is not None:
-        if not isinstance(topic, str) or len(topic) > 250:
-            raise InvalidInput("topic must be a string of at most 250 characters.")
-        topic = " ".join(topic.split())
+        topic = clean_topic(topic)
         if topic != room.topic:
             room.topic = topic
             fields.append("topic")

@@ -10,8 +10,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from rooms import access, formatting, moderation, selectors, services
-from rooms.errors import ChatError, RoomNotFound
+from rooms.errors import Banned, ChatError, RoomNotFound
 from rooms.forms import ConferenceForm, InviteForm, RoomForm
+from rooms.models import Room
 
 
 @login_required
@@ -20,7 +21,7 @@ def room_list(request):
         request,
         "rooms/list.html",
         {
-            "public_rooms": selectors.public_rooms(),
+            "public_rooms": selectors.public_rooms(for_user=request.user),
             "private_rooms": selectors.private_room_summaries(user=request.user),
         },
     )
@@ -47,16 +48,26 @@ def room_new(request):
 
 def _visible_or_404(request, room_id: int):
     try:
-        return selectors.room_get_visible(user=request.user, room_id=room_id)
+        return access.room_get_visible(user=request.user, room_id=room_id)
     except RoomNotFound as exc:
         raise Http404("Room not found.") from exc
+    except Banned as exc:
+        raise PermissionDenied(exc.detail) from exc
 
 
 @login_required
 def room_detail(request, room_id: int):
     """The room page. Besides the room it hands the script where this reader left off
     (read before the socket's join marks everything read), their role and any mute."""
-    room = _visible_or_404(request, room_id)
+    try:
+        room = access.room_get_visible(user=request.user, room_id=room_id)
+    except RoomNotFound as exc:
+        raise Http404("Room not found.") from exc
+    except Banned as exc:
+        # A clear page instead of a room whose composer would refuse every line.
+        banned_room = Room.objects.only("name").get(pk=room_id)
+        context = {"room": banned_room, "reason": exc.extra.get("reason", "")}
+        return render(request, "rooms/banned.html", context, status=403)
     membership = selectors.membership_get(user=request.user, room=room)
     muted = (
         membership is not None

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
 from accounts import services as account_services
-from rooms import selectors, services, wire
+from rooms import access, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Message
 from rooms.realtime import cleanup, commands, events, frames, presence
@@ -45,13 +45,13 @@ def _seen(user_id: int) -> None:
 
 @in_thread
 def _mark_read(user, room_id: int, seq: int) -> None:
-    room = selectors.room_get_visible(user=user, room_id=room_id)
+    room = access.room_get_visible(user=user, room_id=room_id)
     services.membership_mark_read(room=room, user=user, seq=seq)
 
 
 @in_thread
 def _post(user, room_id: int, frame: dict[str, Any]) -> tuple[Message, bool]:
-    room = selectors.room_get_visible(user=user, room_id=room_id)
+    room = access.room_get_visible(user=user, room_id=room_id)
     return services.message_post(
         room=room,
         author=user,
@@ -239,7 +239,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _run_command(self, room_id: int, body: str, client_id: Any) -> None:
         client_id = services.clean_client_id(client_id)
-        room = await in_thread(selectors.room_get_visible)(user=self.user, room_id=room_id)
+        room = await in_thread(access.room_get_visible)(user=self.user, room_id=room_id)
         context = commands.Context(user=self.user, room=room, client_id=client_id)
         outcome = await commands.run(context, body)
         if outcome.message is not None and room_id not in self.follows:

@@ -31,7 +31,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from accounts.models import User
-from rooms import selectors, services, wire
+from rooms import access, selectors, services, wire
 from rooms.models import Room
 from rooms.realtime import checkpoints, events
 from rooms.realtime.db_gate import in_thread
@@ -67,7 +67,7 @@ def _read_opening(
     if enter:
         room = services.room_enter(user=user, room_id=room_id)
     else:
-        room = selectors.room_get_visible(user=user, room_id=room_id)
+        room = access.room_get_visible(user=user, room_id=room_id)
     if changed_after is not None:
         rows, has_more = selectors.messages_changed_after(room=room, rev=changed_after, limit=limit)
     elif after is not None:

@@ -9,7 +9,7 @@ from channels.db import database_sync_to_async
 from django.db import close_old_connections
 
 from accounts import services as account_services
-from rooms import selectors, services
+from rooms import access, selectors, services
 from rooms.errors import Forbidden, InvalidInput, RoomNotFound
 from rooms.models import Membership, Message, Room
 from tests.conftest import connect, join, receive_type
@@ -108,7 +108,7 @@ class TestConferences:
         same = services.room_invite(room=conference, by=alice, usernames=["mallory"])
         assert same.pk == conference.pk
         rows, _ = selectors.messages_page(
-            room=selectors.room_get_visible(user=mallory, room_id=conference.pk)
+            room=access.room_get_visible(user=mallory, room_id=conference.pk)
         )
         assert [m.body for m in rows] == ["before you came", "alice invited mallory"]
 

@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import close_old_connections
 
-from rooms import selectors, services
+from rooms import access, selectors, services
 from rooms.errors import Forbidden, InvalidInput, RateLimitedError, RoomNotFound
 from rooms.models import Membership, Message, Room
 from tests.factories import UserFactory
@@ -146,9 +146,9 @@ def test_private_rooms_are_invisible_to_non_members(alice, bob, carol, mallory):
         creator=alice, name="Plans", kind="conference", members=["bob", "carol"]
     )
     with pytest.raises(RoomNotFound) as hidden:
-        selectors.room_get_visible(user=mallory, room_id=conference.id)
+        access.room_get_visible(user=mallory, room_id=conference.id)
     with pytest.raises(RoomNotFound) as missing:
-        selectors.room_get_visible(user=mallory, room_id=999999)
+        access.room_get_visible(user=mallory, room_id=999999)
     assert hidden.value.detail == missing.value.detail
     assert conference not in selectors.rooms_for_user(user=mallory)
 

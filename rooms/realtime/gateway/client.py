@@ -14,7 +14,7 @@ from django.db import DatabaseError, InterfaceError
 
 from accounts import services as account_services
 from accounts.models import User
-from rooms import input_checks, selectors, services, wire
+from rooms import access, input_checks, selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Room
 from rooms.realtime import commands, events, presence
@@ -66,14 +66,14 @@ def _resolve_room(room: int | str) -> int:
 
 @in_thread
 def _room_visible(user: User, room_id: int) -> Room:
-    return selectors.room_get_visible(user=user, room_id=room_id)
+    return access.room_get_visible(user=user, room_id=room_id)
 
 
 @in_thread
 def _post(
     user: User, room_id: int, body: Any, client_id: Any, reply_to: Any
 ) -> tuple[dict[str, Any], bool]:
-    room = selectors.room_get_visible(user=user, room_id=room_id)
+    room = access.room_get_visible(user=user, room_id=room_id)
     message, created = services.message_post(
         room=room, author=user, body=body, client_id=client_id, reply_to=reply_to
     )
