@@ -112,9 +112,10 @@ def check_can_write(*, user: User, room: Room, membership: Membership | None) ->
             raise RoomNotFound()
         if RoomBan.objects.filter(room=room, user=user).exists():
             raise_banned(room=room, user=user)
-        return  # a public room's visitor: joining makes them a member first
     if room.is_locked and not _is_moderator(membership):
         raise Locked("This room is locked: only its moderators can post.")
+    if membership is None:
+        return  # a public room's visitor: posting makes them a member (and rechecks)
     if membership.muted_until is not None and membership.muted_until > timezone.now():
         until = membership.muted_until.isoformat()
         reason = selectors.mute_reason(room=room, user=user)
