@@ -121,9 +121,8 @@ def build(state: str, actor_kind: str) -> World:
         services.room_join(room=room, user=other)
     own = None
     if actor_kind in ("owner", "moderator", "member", "muted", "banned", "left"):
-        if actor_kind != "member" or state != "direct":
-            if not room.is_private:
-                services.room_join(room=room, user=actor)
+        if not room.is_private:
+            services.room_join(room=room, user=actor)
         own, _ = services.message_post(room=room, author=actor, body="mine")
     other_message, _ = services.message_post(room=room, author=other, body="theirs")
     if actor_kind == "moderator":
