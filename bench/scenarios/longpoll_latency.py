@@ -298,9 +298,11 @@ def measure_count(
     ctx: Context, *, count: int, url: str, room: load.RoomPlan, pid: int, pollers: Pollers
 ) -> dict[str, Any]:
     name = f"longpoll_latency/{count}-polls"
+    # Quiet first (--wait-idle), then the polls: a wait between the two could outlast
+    # their first waits and measure them all coming back at once.
+    busy = wait_until_quiet(ctx.args.wait_idle)
     pollers.send("target", count)
     ready = pollers.answer(READY_TIMEOUT + 30)
-    busy = wait_until_quiet(ctx.args.wait_idle)
     row = echo(ctx, url=url, room=room, pid=pid, pollers=pollers)
     polls = row.pop("polls", {})
     row.update(
