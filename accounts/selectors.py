@@ -24,5 +24,11 @@ def blocked_by_any(*, sender: User, recipients: list[User]) -> list[User]:
     return [u for u in recipients if u.pk in blocker_ids]
 
 
+def any_blocks_among(*, users: list[User]) -> bool:
+    """Whether any of these users has blocked another of them."""
+    ids = [u.pk for u in users]
+    return Block.objects.filter(blocker__in=ids, blocked__in=ids).exists()
+
+
 def has_blocked(*, blocker: User, user: User) -> bool:
     return Block.objects.filter(blocker=blocker, blocked=user).exists()

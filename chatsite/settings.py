@@ -334,6 +334,14 @@ LOGGING = {
 }
 CHAT_ROOMS_PER_HOUR = env_int("CHAT_ROOMS_PER_HOUR", 20)  # rooms a user may create
 CHAT_INVITES_PER_HOUR = env_int("CHAT_INVITES_PER_HOUR", 60)  # invitations a user may send
+# Writes besides posting, per user (rooms/changes.py, services.py, moderation.py).
+CHAT_EDITS_PER_MINUTE = env_int("CHAT_EDITS_PER_MINUTE", 20)
+CHAT_REACTIONS_PER_MINUTE = env_int("CHAT_REACTIONS_PER_MINUTE", 60)
+CHAT_ROOM_UPDATES_PER_HOUR = env_int("CHAT_ROOM_UPDATES_PER_HOUR", 30)  # renames, topics
+CHAT_REPORTS_PER_HOUR = env_int("CHAT_REPORTS_PER_HOUR", 20)
+# "bob joined" at most once an hour per user and room, however often they leave and rejoin.
+CHAT_JOIN_NOTICE_INTERVAL = env_int("CHAT_JOIN_NOTICE_INTERVAL", 3600)
+CHAT_REACTIONS_PER_MESSAGE = env_int("CHAT_REACTIONS_PER_MESSAGE", 20)  # distinct emoji
 CHAT_SOCKETS_PER_USER = env_int("CHAT_SOCKETS_PER_USER", 20)  # open sockets per user
 CHAT_TOKEN_CREATE_LIMIT = env_int("CHAT_TOKEN_CREATE_LIMIT", 30)  # per user per hour
 CHAT_TICKET_CREATE_LIMIT = env_int("CHAT_TICKET_CREATE_LIMIT", 60)  # per user per minute

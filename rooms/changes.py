@@ -7,8 +7,8 @@ edit, deletion and reaction once, in the order they happened.
 
 from __future__ import annotations
 
-import unicodedata
-
+import emoji as emoji_data
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ from rooms import access
 from rooms.errors import Forbidden, InvalidInput
 from rooms.models import Message, MessageRevision, Reaction, Room
 from rooms.realtime import events
-from rooms.services import clean_body
+from rooms.services import clean_body, throttle
 
 EMOJI_MAX = 32
 
@@ -34,6 +34,7 @@ def message_edit(*, message: Message, by: User, body: str) -> Message:
     (rooms.access); the old body is kept as a revision."""
     body = clean_body(body)
     access.check_can_edit(user=by, message=message)
+    throttle(f"edits:{by.pk}", limit=settings.CHAT_EDITS_PER_MINUTE, per_seconds=60)
     if body == message.body:
         return message
     with transaction.atomic():
@@ -62,15 +63,15 @@ def message_delete(*, message: Message, by: User) -> Message:
     return message
 
 
-def clean_emoji(emoji: object) -> str:
-    if not isinstance(emoji, str):
+def clean_emoji(value: object) -> str:
+    """One emoji (a ZWJ sequence or a flag counts as one), as the Unicode emoji data
+    (the `emoji` package) knows them; anything else is refused."""
+    if not isinstance(value, str):
         raise InvalidInput("emoji must be a string.")
-    emoji = emoji.strip()
-    if not 1 <= len(emoji) <= EMOJI_MAX or any(
-        unicodedata.category(c).startswith(("C", "Z")) and c != "\u200d" for c in emoji
-    ):
-        raise InvalidInput(f"emoji must be 1 to {EMOJI_MAX} visible characters.")
-    return emoji
+    value = value.strip()
+    if not 1 <= len(value) <= EMOJI_MAX or not emoji_data.is_emoji(value):
+        raise InvalidInput("emoji must be a single emoji.")
+    return value
 
 
 def reaction_set(*, message: Message, by: User, emoji: str, on: bool) -> Message:
@@ -81,6 +82,10 @@ def reaction_set(*, message: Message, by: User, emoji: str, on: bool) -> Message
     mine = Reaction.objects.filter(message=message, user=by, emoji=emoji)
     if mine.exists() == on:
         return message  # nothing to change
+    throttle(f"reactions:{by.pk}", limit=settings.CHAT_REACTIONS_PER_MINUTE, per_seconds=60)
+    limit = settings.CHAT_REACTIONS_PER_MESSAGE
+    if on and emoji not in message.reactions and len(message.reactions) >= limit:
+        raise InvalidInput(f"A message takes at most {limit} different reactions.")
     with transaction.atomic():
         _bump_rev(message)  # the room lock also serialises reaction writes
         if on:

@@ -13,11 +13,20 @@ import json
 import re
 from typing import Any
 
-# NUL and the surrogate block; everything else is the services' business (lengths,
-# control characters in names and bodies).
+from rooms.errors import InvalidInput
+
+# NUL and the surrogate block, refused at every door; lengths are the services'
+# business, and so are control characters (refuse_control_characters, which services
+# call on what they store).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_JSON_DEPTH = 32
 NOT_JSON = "not valid JSON."
+# What no stored text a user writes may hold: C0 controls other than tab and newline,
+# DEL, C1 controls, and the Unicode line and paragraph separators. Escape sequences
+# (ESC, CSI) and bells reach terminals that show the text; the separators split lines
+# where readers do not expect it. A carriage return is refused too: services that
+# take multi-line text turn "\r\n" and "\r" into "\n" before they check.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class UnsafeInput(ValueError):
@@ -30,6 +39,25 @@ def check_text(value: str, *, field: str = "text") -> str:
     if match is not None:
         what = "a NUL character" if match.group() == "\x00" else "an unpaired surrogate"
         raise UnsafeInput(f"{field} contains {what}, which cannot be stored.")
+    return value
+
+
+def find_control_character(value: str) -> str | None:
+    """The first character of `value` that refuse_control_characters refuses, or None."""
+    match = _CONTROL.search(value)
+    return match.group() if match is not None else None
+
+
+def refuse_control_characters(value: str, *, field: str) -> str:
+    """Return `value` unchanged, or raise InvalidInput naming the field and the first
+    control character (other than newline and tab) in it. The one rule for every
+    stored string a user writes: message bodies, names, topics, bios, reasons."""
+    found = find_control_character(value)
+    if found is not None:
+        raise InvalidInput(
+            f"{field} must not contain control characters other than newline and tab "
+            f"(found U+{ord(found):04X})."
+        )
     return value
 
 

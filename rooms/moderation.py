@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,8 +15,10 @@ from accounts.models import ApiToken, User
 from rooms import changes, selectors, wire
 from rooms.access import can_moderate
 from rooms.errors import Forbidden, InvalidInput, RoomNotFound
+from rooms.input_checks import refuse_control_characters
 from rooms.models import Membership, Message, ModerationAction, Report, Room, RoomBan
 from rooms.realtime import events
+from rooms.services import throttle
 
 Action = ModerationAction.Action
 
@@ -41,7 +44,7 @@ def _audit(actor: User | None, action: str, *, room=None, target=None, message=N
         room=room,
         target_user=target,
         message=message,
-        reason=(reason or "")[:500],
+        reason=refuse_control_characters(reason or "", field="reason")[:500],
     )
 
 
@@ -184,9 +187,11 @@ def user_deactivate(*, user: User, by: User, reason: str = "") -> None:
 
 def message_report(*, message: Message, by: User, reason: str) -> Report:
     """Any member who can read the message can report it once."""
-    reason = " ".join(str(reason).split())
+    reason = " ".join(refuse_control_characters(str(reason), field="reason").split())
     if not reason or len(reason) > 500:
         raise InvalidInput("Give a reason of 1 to 500 characters.")
+    if not Report.objects.filter(message=message, reporter=by).exists():
+        throttle(f"reports:{by.pk}", limit=settings.CHAT_REPORTS_PER_HOUR, per_seconds=3600)
     report, _ = Report.objects.get_or_create(
         message=message, reporter=by, defaults={"reason": reason}
     )

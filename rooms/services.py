@@ -18,7 +18,6 @@ from accounts import ratelimit
 from accounts import selectors as account_selectors
 from accounts.models import User
 from rooms import access, formatting, selectors, wire
-from rooms.input_checks import refuse_control_characters
 from rooms.errors import (
     Banned,
     Forbidden,
@@ -26,6 +25,7 @@ from rooms.errors import (
     RateLimitedError,
     RoomNotFound,
 )
+from rooms.input_checks import refuse_control_characters
 from rooms.models import Membership, Mention, Message, Room, RoomBan
 from rooms.realtime import events
 
@@ -203,7 +203,9 @@ def _throttle_posting(author: User) -> None:
         raise RateLimitedError(exc.retry_after) from exc
 
 
-def _throttle(key: str, *, limit: int, per_seconds: int) -> None:
+def throttle(key: str, *, limit: int, per_seconds: int) -> None:
+    """At most `limit` actions per `per_seconds` under `key` (shared by every process
+    through the cache); RateLimitedError (429, `rate_limited`) beyond it."""
     try:
         ratelimit.take(key, burst=limit, per_seconds=per_seconds)
     except ratelimit.RateLimited as exc:
@@ -290,13 +292,14 @@ def room_create(
     joins posts "alice joined" when someone joins it for the first time."""
     if kind not in (Room.Kind.PUBLIC, Room.Kind.CONFERENCE):
         raise InvalidInput("kind must be 'public' or 'conference'.")
-    _throttle(f"rooms:{creator.pk}", limit=settings.CHAT_ROOMS_PER_HOUR, per_seconds=3600)
+    throttle(f"rooms:{creator.pk}", limit=settings.CHAT_ROOMS_PER_HOUR, per_seconds=3600)
     others = [u for u in _users_by_username(members or []) if u.pk != creator.pk]
     if kind == Room.Kind.CONFERENCE:
         if len(others) < 2:
             raise InvalidInput("A conference needs at least two other members.")
         if not name or not str(name).strip():
             name = ", ".join(sorted([creator.shown_name] + [u.shown_name for u in others]))[:80]
+        _refuse_blocked_company(by=creator, others=others)
     name = clean_room_name(name)
     topic = clean_topic(topic)
     with transaction.atomic():
@@ -312,6 +315,18 @@ def room_create(
         Membership.objects.create(room=room, user=creator, role=Membership.Role.OWNER)
         Membership.objects.bulk_create([Membership(room=room, user=u) for u in others])
     return room
+
+
+def _refuse_blocked_company(*, by: User, others: list[User], present: list[User] = ()) -> None:
+    """Blocks hold in conferences too: nobody is put in a room with someone who blocked
+    them or whom they blocked. Those who blocked `by` are named (as a DM refusal
+    does); a block between the others is not (it is theirs to keep private)."""
+    blocking = account_selectors.blocked_by_any(sender=by, recipients=others)
+    if blocking:
+        names = ", ".join(u.username for u in blocking)
+        raise Forbidden(f"These users do not accept conversations with you: {names}.")
+    if account_selectors.any_blocks_among(users=[by, *others, *present]):
+        raise Forbidden("Some of these people have blocked one another; invite them separately.")
 
 
 def room_join(*, room: Room, user: User) -> Membership:
@@ -333,9 +348,22 @@ def _join_public(*, room: Room, user: User) -> Membership:
     "<user> joined" to its history (opening another tab is presence, not a notice). Runs
     inside a transaction."""
     membership, created = Membership.objects.get_or_create(room=room, user=user)
-    if created and room.announce_joins:
+    if created and room.announce_joins and _may_announce_join(room=room, user=user):
         post_system_message(room=room, body=f"{user.username} joined")
     return membership
+
+
+def _may_announce_join(*, room: Room, user: User) -> bool:
+    """Leaving and rejoining does not spam the room: one notice per interval."""
+    try:
+        ratelimit.take(
+            f"join-notice:{room.pk}:{user.pk}",
+            burst=1,
+            per_seconds=settings.CHAT_JOIN_NOTICE_INTERVAL,
+        )
+    except ratelimit.RateLimited:
+        return False
+    return True
 
 
 def direct_get_or_create(*, user: User, username: str) -> tuple[Room, bool]:
@@ -382,7 +410,7 @@ def room_invite(*, room: Room, by: User, usernames: list[str]) -> Room:
     invitees = _users_by_username(usernames)
     if not invitees:
         raise InvalidInput("Name at least one user to invite.")
-    _throttle(f"invites:{by.pk}", limit=settings.CHAT_INVITES_PER_HOUR, per_seconds=3600)
+    throttle(f"invites:{by.pk}", limit=settings.CHAT_INVITES_PER_HOUR, per_seconds=3600)
     if any(u.pk == by.pk for u in invitees):
         raise InvalidInput(f"You cannot invite yourself ({by.username}).")
     current = set(selectors.room_member_usernames(room=room))
@@ -393,6 +421,8 @@ def room_invite(*, room: Room, by: User, usernames: list[str]) -> Room:
     if blocking:
         names_blocking = ", ".join(u.username for u in blocking)
         raise Forbidden(f"These users do not accept invitations from you: {names_blocking}.")
+    present = list(User.objects.filter(memberships__room=room).exclude(pk=by.pk))
+    _refuse_blocked_company(by=by, others=invitees, present=present)
     names = ", ".join(u.username for u in invitees)
     with transaction.atomic():
         if room.kind == Room.Kind.DIRECT:
@@ -458,6 +488,7 @@ def room_update(
         raise Forbidden("Only the room's owner or moderators can change it.")
     if name is None and topic is None and announce_joins is None:
         raise InvalidInput("Give a name, a topic or announce_joins.")
+    throttle(f"room-updates:{by.pk}", limit=settings.CHAT_ROOM_UPDATES_PER_HOUR, per_seconds=3600)
     # Only what actually changes is saved and announced: a settings form re-sends all.
     fields = []
     changes = []
