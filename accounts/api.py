@@ -74,7 +74,12 @@ def token_create(request, credentials: Credentials):
 def ticket_create(request):
     """A single-use ticket for `/ws/chat/?ticket=`, valid for a few seconds."""
     _limit(f"ticket-create:{request.auth.pk}", limit=settings.CHAT_TICKET_CREATE_LIMIT, window=60)
-    ticket, ttl = services.ticket_create(user=request.auth)
+    # What made the ticket (this token, or this browser session) is what its socket
+    # dies with: a log-out or a revoked token closes it.
+    credential = getattr(request.auth, "chat_credential", None)
+    if credential is None and request.session.session_key:
+        credential = f"session:{request.session.session_key}"
+    ticket, ttl = services.ticket_create(user=request.auth, credential=credential)
     return Status(201, {"ticket": ticket, "expires_in": ttl})
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, Block, User, WebSocketTicket
 from rooms.errors import InvalidInput
+from rooms.realtime import connections
 
 TOKEN_PREFIX = "cst_"
 
@@ -44,7 +47,12 @@ def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
 
 
 def token_revoke(*, user: User, token_id: int) -> bool:
-    deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+    """Delete the token; every connection it opened (sockets, gateway lines, long polls,
+    directly or through a ticket) closes after the commit, on every process."""
+    with transaction.atomic():
+        deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
+        if deleted:
+            connections.close_credential_connections(f"token:{token_id}")
     return bool(deleted)
 
 
@@ -63,32 +71,57 @@ def token_authenticate(*, secret: str) -> User | None:
     # Touch last_used at most once a minute: it is shown on the profile, not audited.
     if token.last_used is None or now - token.last_used > timedelta(minutes=1):
         ApiToken.objects.filter(pk=token.pk).update(last_used=now)
-    return token.user
+    user = token.user
+    user.chat_credential = f"token:{token.pk}"  # what its connections die with
+    return user
 
 
-def ticket_create(*, user: User) -> tuple[str, int]:
+
+
+def ticket_create(*, user: User, credential: str | None = None) -> tuple[str, int]:
+    """A single-use ticket. `credential` is what made it ("session:<key>" or
+    "token:<id>"): the socket it opens dies with that credential, and the ticket is
+    refused once the credential is gone (a log-out, a revoked token)."""
     ttl = settings.CHAT_TICKET_TTL
     secret = secrets.token_urlsafe(32)
+    key_hash = _hash(secret)
     WebSocketTicket.objects.create(
-        user=user, key_hash=_hash(secret), expires=timezone.now() + timedelta(seconds=ttl)
+        user=user, key_hash=key_hash, expires=timezone.now() + timedelta(seconds=ttl)
     )
+    if credential:
+        # Tickets live seconds: the shared cache holds what made them.
+        cache.set(f"ticket-credential:{key_hash}", credential, ttl + 5)
     return secret, ttl
 
 
+def credential_is_live(credential: str) -> bool:
+    kind, _, value = credential.partition(":")
+    if kind == "token":
+        return value.isdigit() and ApiToken.objects.filter(pk=int(value)).exists()
+    if kind == "session":
+        return import_module(settings.SESSION_ENGINE).SessionStore().exists(value)
+    return False
+
+
 def ticket_redeem(*, secret: str) -> User | None:
-    """Use a ticket up: the one caller whose delete removes the row gets the user."""
+    """Use a ticket up: the one caller whose delete removes the row gets the user, with
+    `chat_credential` set to what made the ticket (refused if that is gone)."""
     if not secret or len(secret) > 200:
         return None
+    key_hash = _hash(secret)
     with transaction.atomic():
-        ticket = (
-            WebSocketTicket.objects.select_related("user").filter(key_hash=_hash(secret)).first()
-        )
+        ticket = WebSocketTicket.objects.select_related("user").filter(key_hash=key_hash).first()
         if ticket is None:
             return None
         deleted, _ = WebSocketTicket.objects.filter(pk=ticket.pk).delete()
     if not deleted or ticket.expires < timezone.now() or not ticket.user.is_active:
         return None
-    return ticket.user
+    credential = cache.get(f"ticket-credential:{key_hash}")
+    if credential is not None and not credential_is_live(credential):
+        return None
+    user = ticket.user
+    user.chat_credential = credential
+    return user
 
 
 def user_block(*, blocker: User, username: str) -> None:

@@ -63,17 +63,22 @@ class CredentialMiddleware:
                 )
             scope["user"] = user or AnonymousUser()
             scope["auth_method"] = "token"
+            scope["chat_credential"] = getattr(user, "chat_credential", None)
         elif ticket:
             user = await database_sync_to_async(services.ticket_redeem)(secret=ticket[0])
             scope["user"] = user or AnonymousUser()
             scope["auth_method"] = "ticket"
+            # The session or token that made the ticket: the socket dies with it.
+            scope["chat_credential"] = getattr(user, "chat_credential", None)
         else:
             scope["auth_method"] = "session"
             user = scope.get("user")
             if user is not None and user.is_authenticated:
                 if origin_allowed(_header(scope, b"origin")):
                     session = scope.get("session")
-                    scope["chat_session_key"] = getattr(session, "session_key", None)
+                    session_key = getattr(session, "session_key", None)
+                    scope["chat_session_key"] = session_key
+                    scope["chat_credential"] = f"session:{session_key}" if session_key else None
                 else:
                     log.warning(
                         "refused a cookie-authenticated socket from origin %r (user %s)",

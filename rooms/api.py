@@ -164,7 +164,7 @@ def _check_cursor(name: str, value: int | None) -> None:
 
 @router.get(
     "/rooms/{room_id}/messages",
-    response={200: MessagePage, 400: Detail, 404: Detail},
+    response={200: MessagePage, 400: Detail, 401: Detail, 403: Detail, 404: Detail},
     auth=ASYNC_AUTH,
 )
 async def message_list(
@@ -203,13 +203,20 @@ async def message_list(
         return await db_gate.run(read_now)
 
     if wait and after is not None and changed_after is None:
-        return await longpoll.wait_for_messages(
-            user=user,
-            room_id=room.id,
-            after=after,
-            seconds=wait,
-            limit=selectors.clamp_limit(limit),
-        )
+        credential = getattr(user, "chat_credential", None)
+        if credential is None and request.session.session_key:
+            credential = f"session:{request.session.session_key}"
+        try:
+            return await longpoll.wait_for_messages(
+                user=user,
+                credential=credential,
+                room_id=room.id,
+                after=after,
+                seconds=wait,
+                limit=selectors.clamp_limit(limit),
+            )
+        except longpoll.Revoked:
+            return Status(401, {"detail": "Your session ended or your token was revoked."})
     return await read()
 
 

@@ -16,6 +16,12 @@ def close_session_connections(session_key: str) -> None:
     events.session_ended(session_key)
 
 
+def close_credential_connections(credential: str) -> None:
+    """A revoked credential ("token:<id>"): close every socket, gateway line and long
+    poll it opened (directly or through a ticket), on every process, after commit."""
+    events.credential_revoked(credential)
+
+
 def online_usernames() -> set[str]:
     """Who has any connection open (a socket or a gateway line) right now."""
     return set(async_to_sync(presence.store().online)(presence.SITE))

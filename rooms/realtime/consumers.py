@@ -122,9 +122,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.close(code=4429)
             return
         await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
-        session_key = self.scope.get("chat_session_key")
-        if session_key:
-            await self.channel_layer.group_add(events.session_group(session_key), self.channel_name)
+        credential = self.scope.get("chat_credential")
+        if credential:
+            # Logging out, or revoking the token, closes this socket (4401).
+            await self.channel_layer.group_add(
+                events.credential_group(credential), self.channel_name
+            )
         # Being on the site at all: "online" on profiles and member lists.
         self.on_site = True
         await presence.site_enter(self.user.pk, self.user.username, self.channel_name)
@@ -151,8 +154,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for room_id in list(self.follows):
             await self._quietly(self._unsubscribe(room_id), f"leaving room {room_id}")
         groups = [events.user_group(self.user.pk)]
-        if self.scope.get("chat_session_key"):
-            groups.append(events.session_group(self.scope["chat_session_key"]))
+        if self.scope.get("chat_credential"):
+            groups.append(events.credential_group(self.scope["chat_credential"]))
         for group in groups:
             await self._quietly(self.channel_layer.group_discard(group, self.channel_name), group)
         await self._quietly(self._leave_site(), "leaving the site")
@@ -348,9 +351,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         Redis has forgotten them all."""
         layer, channel = self.channel_layer, self.channel_name
         await layer.group_add(events.user_group(self.user.pk), channel)
-        session_key = self.scope.get("chat_session_key")
-        if session_key:
-            await layer.group_add(events.session_group(session_key), channel)
+        credential = self.scope.get("chat_credential")
+        if credential:
+            await layer.group_add(events.credential_group(credential), channel)
         for room_id in list(self.follows):
             await layer.group_add(events.room_group(room_id), channel)
             if room_id not in self.follows:  # left meanwhile: undo, as the leave did

@@ -37,6 +37,14 @@ def session_group(session_key: str) -> str:
     return f"session.{session_key}"
 
 
+def credential_group(credential: str) -> str:
+    """Every connection opened with one credential ("session:<key>" or "token:<id>",
+    directly or through a ticket it made) is in this group, so revoking the credential
+    closes them all, on every process."""
+    kind, _, value = credential.partition(":")
+    return f"{kind}.{value}"
+
+
 # --- Sending, after commit -------------------------------------------------------------
 #
 # A committed change is broadcast in one of two ways, chosen by where the service ran:
@@ -178,6 +186,11 @@ def muted(*, room_id: int, user_id: int, until: str | None, reason: str) -> None
     """Tell the member's sockets, so the composer can say why it is disabled."""
     text = wire.frame("muted", room=room_id, until=until, reason=reason)
     send_on_commit(user_group(user_id), {"type": "chat.forward", "frame": text})
+
+
+def credential_revoked(credential: str) -> None:
+    """A token was revoked (after commit) or a session ended: its connections close."""
+    send_on_commit(credential_group(credential), {"type": "chat.close", "code": 4401})
 
 
 def session_ended(session_key: str) -> None:

@@ -17,19 +17,30 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from accounts.models import User
-from rooms.realtime import db_gate
+from rooms.realtime import db_gate, events
 from rooms.realtime.stream import RoomFollow, message_of
 
 Page = dict[str, Any]
 
 
+class Revoked(Exception):
+    """The poll's credential was revoked (log-out, revoked token, deactivation)."""
+
+
 async def wait_for_messages(
-    *, user: User, room_id: int, after: int, seconds: float, limit: int
+    *, user: User, credential: str | None, room_id: int, after: int, seconds: float, limit: int
 ) -> Page:
     """The first `limit` messages after `after`, as soon as there is at least one, or
-    an empty page after `seconds`."""
+    an empty page after `seconds`. Raises Revoked if, while it waits, the user is
+    deactivated or `credential` ("token:<id>", "session:<key>") is revoked."""
     layer = get_channel_layer()
     channel = await layer.new_channel()
+    # Like a socket, a waiting poll hears its user's and its credential's closings.
+    closing = [events.user_group(user.pk)]
+    if credential:
+        closing.append(events.credential_group(credential))
+    for group in closing:
+        await layer.group_add(group, channel)
     delivered: list[str] = []
 
     async def collect(frame: str, live: bool) -> None:
@@ -58,11 +69,15 @@ async def wait_for_messages(
             await follow.settle()
     finally:
         await follow.close()
+        for group in closing:
+            await layer.group_discard(group, channel)
     messages = [message_of(frame) for frame in delivered]
     return {"messages": messages[:limit], "has_more": len(messages) > limit}
 
 
 async def _hear(layer, channel: str, follow: RoomFollow) -> None:
     event = await layer.receive(channel)
+    if event.get("type") == "chat.close":
+        raise Revoked()
     if event.get("type") == "chat.message":
         await follow.deliver(event["seq"], event["frame"])

@@ -217,6 +217,9 @@ class GatewayClient:
         layer = self.gateway.layer
         self.channel = await layer.new_channel()
         await self._subscribe(events.user_group(self.user.pk))
+        credential = getattr(self.user, "chat_credential", None)
+        if credential:  # revoking the token ends this connection
+            await self._subscribe(events.credential_group(credential))
         self.on_site = True
         await presence.site_enter(self.user.pk, self.user.username, self.channel)
         room_id = await _resolve_room(fields["room"])
