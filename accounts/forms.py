@@ -3,9 +3,18 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
-from accounts import login_throttle, ratelimit
+from accounts import login_throttle, names, ratelimit, services
 from accounts.models import User
 from chatsite.forms import StorableTextMixin
+from rooms.errors import InvalidInput
+
+
+def _name_check(check, *args, **kwargs):
+    """Run a rule of accounts/names.py (or services) as a field's validation."""
+    try:
+        return check(*args, **kwargs)
+    except InvalidInput as exc:
+        raise forms.ValidationError(exc.detail, code="invalid") from None
 
 
 class SignupForm(StorableTextMixin, UserCreationForm):
@@ -16,6 +25,16 @@ class SignupForm(StorableTextMixin, UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("username", "display_name")
+
+    def clean_username(self):
+        # Django's own check first (the same name in any case), then look-alikes.
+        username = super().clean_username()
+        if username is None:
+            return None
+        return _name_check(names.check_new_username, username)
+
+    def clean_display_name(self):
+        return _name_check(names.clean_display_name, self.cleaned_data["display_name"], user=None)
 
 
 class ThrottledLoginForm(StorableTextMixin, AuthenticationForm):
@@ -49,6 +68,17 @@ class ThrottledLoginForm(StorableTextMixin, AuthenticationForm):
 class ProfileForm(StorableTextMixin, forms.Form):
     display_name = forms.CharField(label="Display name", max_length=80, required=False)
     bio = forms.CharField(label="Bio", max_length=1000, required=False, widget=forms.Textarea)
+
+    def __init__(self, *args, user: User | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user  # whose profile: their own names are theirs to keep
+
+    def clean_display_name(self):
+        value = self.cleaned_data["display_name"]
+        return _name_check(names.clean_display_name, value, user=self.user)
+
+    def clean_bio(self):
+        return _name_check(services.clean_bio, self.cleaned_data["bio"])
 
 
 class TokenForm(StorableTextMixin, forms.Form):

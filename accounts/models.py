@@ -3,6 +3,14 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 
+from accounts import names
+
+# The look-alike keys of a name (accounts/names.py), kept beside the name they come from.
+_KEYS = {
+    "username": ("username_key", "username_key_cased"),
+    "display_name": ("display_name_key", "display_name_key_cased"),
+}
+
 
 class User(AbstractUser):
     """A chat user. `display_name` is what others see; `username` is the handle."""
@@ -11,6 +19,13 @@ class User(AbstractUser):
     bio = models.TextField(max_length=1000, blank=True)
     # When the user's last socket closed; "online" itself comes from presence.
     last_seen = models.DateTimeField(null=True, blank=True)
+    # Hashed skeletons of the names, for the look-alike checks of accounts/names.py.
+    username_key = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    username_key_cased = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    display_name_key = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    display_name_key_cased = models.CharField(
+        max_length=64, blank=True, db_index=True, editable=False
+    )
 
     class Meta:
         indexes = [models.Index(fields=["display_name"])]
@@ -18,6 +33,21 @@ class User(AbstractUser):
     @property
     def shown_name(self) -> str:
         return self.display_name or self.username
+
+    def save(self, *args, **kwargs):
+        # Every way a user is saved (sign-up, create_user, the admin, a profile edit)
+        # keeps the keys of its names current; a save of other fields leaves them be.
+        update_fields = kwargs.get("update_fields")
+        fields = set(_KEYS) if update_fields is None else set(_KEYS) & set(update_fields)
+        for field in fields:
+            key_fields = _KEYS[field]
+            for key_field, key in zip(key_fields, names.keys(getattr(self, field)), strict=True):
+                setattr(self, key_field, key)
+            if update_fields is not None:
+                update_fields = [*update_fields, *key_fields]
+        if update_fields is not None:
+            kwargs["update_fields"] = update_fields
+        super().save(*args, **kwargs)
 
 
 class ApiToken(models.Model):

@@ -13,11 +13,14 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import names
 from accounts.models import ApiToken, Block, User, WebSocketTicket
 from rooms.errors import InvalidInput
+from rooms.input_checks import refuse_control_characters
 from rooms.realtime import connections
 
 TOKEN_PREFIX = "cst_"
+BIO_MAX_LENGTH = 1000
 
 
 def _hash(secret: str) -> str:
@@ -25,16 +28,37 @@ def _hash(secret: str) -> str:
 
 
 def user_signup(*, username: str, password: str, display_name: str = "") -> User:
+    """A new user. Raises InvalidInput for a username too like an existing one, or a
+    display name that copies someone's name or holds control characters
+    (accounts/names.py)."""
+    username = names.check_new_username(username)
+    display_name = names.clean_display_name(display_name, user=None)
     return get_user_model().objects.create_user(
-        username=username, password=password, display_name=display_name.strip()
+        username=username, password=password, display_name=display_name
     )
 
 
 def profile_update(*, user: User, display_name: str, bio: str) -> User:
-    user.display_name = display_name.strip()
-    user.bio = bio.strip()
+    """Change what others see of the user (the profile page and /nick). Raises
+    InvalidInput as user_signup does for the display name, and for control characters
+    in the bio; nothing is saved then."""
+    display_name = names.clean_display_name(display_name, user=user)
+    if bio != user.bio:  # /nick passes the bio back as it is, whatever old data holds
+        bio = clean_bio(bio)
+    user.display_name = display_name
+    user.bio = bio
     user.save(update_fields=["display_name", "bio"])
     return user
+
+
+def clean_bio(bio: object) -> str:
+    """A bio: free text of at most BIO_MAX_LENGTH characters, newlines and tabs allowed."""
+    if not isinstance(bio, str):
+        raise InvalidInput("bio must be a string.")
+    bio = bio.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(bio) > BIO_MAX_LENGTH:
+        raise InvalidInput(f"bio must be at most {BIO_MAX_LENGTH} characters.")
+    return refuse_control_characters(bio, field="bio")
 
 
 def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:

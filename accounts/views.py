@@ -20,13 +20,17 @@ def signup(request):
         return redirect("rooms:list")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.user_signup(
-            username=form.cleaned_data["username"],
-            password=form.cleaned_data["password1"],
-            display_name=form.cleaned_data.get("display_name", ""),
-        )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("rooms:list")
+        try:
+            user = services.user_signup(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                display_name=form.cleaned_data.get("display_name", ""),
+            )
+        except ChatError as exc:  # a look-alike signed up since the form was checked
+            form.add_error(None, exc.detail)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("rooms:list")
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -51,12 +55,18 @@ class LogoutView(auth_views.LogoutView):
 def profile_edit(request):
     user = request.user
     form = ProfileForm(
-        request.POST or None, initial={"display_name": user.display_name, "bio": user.bio}
+        request.POST or None,
+        user=user,
+        initial={"display_name": user.display_name, "bio": user.bio},
     )
     if request.method == "POST" and form.is_valid():
-        services.profile_update(user=user, **form.cleaned_data)
-        messages.success(request, "Profile saved.")
-        return redirect("accounts:profile", username=user.username)
+        try:
+            services.profile_update(user=user, **form.cleaned_data)
+        except ChatError as exc:  # a look-alike name taken since the form was checked
+            form.add_error(None, exc.detail)
+        else:
+            messages.success(request, "Profile saved.")
+            return redirect("accounts:profile", username=user.username)
     tokens = user.api_tokens.all()
     new_token = request.session.pop("new_token", None)
     return render(

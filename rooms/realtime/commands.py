@@ -141,7 +141,9 @@ async def leave_command(context: Context, argument: str) -> Outcome:
 async def nick_command(context: Context, argument: str) -> Outcome:
     if not argument or len(argument) > 80:
         return Outcome(notice="Usage: /nick <display name> (1 to 80 characters)")
-    await in_thread(account_services.profile_update)(
+    # The same rules as the profile page: no control characters, no copy of another
+    # user's name (accounts/names.py); a refusal comes back as a notice.
+    user = await in_thread(account_services.profile_update)(
         user=context.user, display_name=argument, bio=context.user.bio
     )
-    return Outcome(notice=f"You are now shown as {argument}.")
+    return Outcome(notice=f"You are now shown as {user.display_name}.")

@@ -111,7 +111,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.user.pk,
             self.scope.get("auth_method"),
         )
-        if not await presence.site_has_room_for(self.user.pk):
+        # Being on the site at all ("online" on profiles), within the per-user cap.
+        self.on_site = True  # set first: a failure half-way is still cleaned up
+        if not await presence.site_enter(self.user.pk, self.user.username, self.channel_name):
+            self.on_site = False
             log.warning(
                 "socket id=%s refused: too many sockets user=%s", self.socket_id, self.user.pk
             )
@@ -128,9 +131,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(
                 events.credential_group(credential), self.channel_name
             )
-        # Being on the site at all: "online" on profiles and member lists.
-        self.on_site = True
-        await presence.site_enter(self.user.pk, self.user.username, self.channel_name)
         self.heartbeat_task = asyncio.create_task(self._heartbeat())
         cleanup.ensure_background_loop()
 

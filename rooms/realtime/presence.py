@@ -48,11 +48,28 @@ class PresenceStore(Protocol):
     async def online(self, room_id: int) -> list[str]: ...
     async def sockets_of(self, room_id: int, user_id: int) -> int: ...
     async def prune(self, room_id: int) -> int: ...
+    async def claim(self, user_id: int, channel: str, cap: int) -> bool: ...
+    async def release(self, user_id: int, channel: str) -> None: ...
 
 
 class MemoryPresence:
     def __init__(self) -> None:
         self.rooms: dict[int, dict[str, float]] = {}
+        self.slots: dict[int, dict[str, float]] = {}  # user id -> channel -> expiry
+
+    async def claim(self, user_id: int, channel: str, cap: int) -> bool:
+        # No await between the count and the add: atomic within the event loop.
+        now = time.time()
+        slots = {c: e for c, e in self.slots.get(user_id, {}).items() if e > now}
+        if channel not in slots and len(slots) >= cap:
+            self.slots[user_id] = slots
+            return False
+        slots[channel] = now + ttl()
+        self.slots[user_id] = slots
+        return True
+
+    async def release(self, user_id: int, channel: str) -> None:
+        self.slots.get(user_id, {}).pop(channel, None)
 
     async def add(self, room_id: int, user_id: int, username: str, channel: str) -> None:
         self.rooms.setdefault(room_id, {})[_member(user_id, username, channel)] = (
@@ -115,6 +132,32 @@ class RedisPresence:
     @staticmethod
     def _key(room_id: int) -> str:
         return f"{settings.CHAT_REDIS_PREFIX}:presence:room:{room_id}"
+
+    @staticmethod
+    def _slots_key(user_id: int) -> str:
+        return f"{settings.CHAT_REDIS_PREFIX}:presence:slots:{user_id}"
+
+    # Count the user's live connections and add this one in one Redis step, so many
+    # connects at once (on any number of processes) can never pass the cap together.
+    _CLAIM = """
+    redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+    if redis.call('ZSCORE', KEYS[1], ARGV[3]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[4]) then
+      redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+      redis.call('EXPIRE', KEYS[1], ARGV[5])
+      return 1
+    end
+    return 0
+    """
+
+    async def claim(self, user_id: int, channel: str, cap: int) -> bool:
+        now = time.time()
+        claimed = await self._client().eval(
+            self._CLAIM, 1, self._slots_key(user_id), now, now + ttl(), channel, cap, ttl() * 2
+        )
+        return bool(claimed)
+
+    async def release(self, user_id: int, channel: str) -> None:
+        await self._client().zrem(self._slots_key(user_id), channel)
 
     async def add(self, room_id: int, user_id: int, username: str, channel: str) -> None:
         client = self._client()
@@ -189,17 +232,19 @@ async def _broadcast_presence(room_id: int) -> None:
         log.warning("presence broadcast for room %s failed", room_id, exc_info=True)
 
 
-async def site_has_room_for(user_id: int) -> bool:
-    """Whether the user may open one more connection (CHAT_SOCKETS_PER_USER)."""
-    return await store().sockets_of(SITE, user_id) < settings.CHAT_SOCKETS_PER_USER
-
-
-async def site_enter(user_id: int, username: str, channel: str) -> None:
+async def site_enter(user_id: int, username: str, channel: str) -> bool:
+    """Register a connection on the site, unless the user already has
+    CHAT_SOCKETS_PER_USER open (then False, and nothing is registered). The count
+    and the claim are one atomic step (one Redis script), whatever the concurrency."""
+    if not await store().claim(user_id, channel, settings.CHAT_SOCKETS_PER_USER):
+        return False
     await store().add(SITE, user_id, username, channel)
+    return True
 
 
 async def site_leave(user_id: int, username: str, channel: str) -> bool:
     """Drop the connection from the site; True if that was the user's last one."""
+    await store().release(user_id, channel)
     await store().remove(SITE, user_id, username, channel)
     return username not in await store().online(SITE)
 
@@ -225,6 +270,7 @@ async def room_leave(room_id: int, user_id: int, username: str, channel: str) ->
 async def heartbeat(room_ids: list[int], user_id: int, username: str, channel: str) -> None:
     """Refresh the connection's entries so they outlive the TTL, and prune the dead
     (a vanished socket or process), announcing the rooms that lost someone."""
+    await store().claim(user_id, channel, 2**31)  # refresh this connection's slot
     for room_id in [SITE, *room_ids]:
         await store().add(room_id, user_id, username, channel)
         if await store().prune(room_id) and room_id != SITE:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rooms.realtime import gateway
+from rooms.realtime.gateway import server as server_module
 
 NO_REDIS = (
     "REDIS_URL is not set. The gateway runs as its own process, so it needs the Redis "
@@ -63,18 +64,34 @@ class Command(BaseCommand):
             default=gateway.MAX_CLIENTS,
             help=f"Connections served at once (default {gateway.MAX_CLIENTS}).",
         )
+        parser.add_argument(
+            "--first-line-timeout",
+            type=float,
+            default=server_module.FIRST_LINE_TIMEOUT,
+            help="Seconds a new connection has to send its first line "
+            f"(default {server_module.FIRST_LINE_TIMEOUT:g}).",
+        )
+        parser.add_argument(
+            "--pending-per-address",
+            type=int,
+            default=server_module.PENDING_PER_ADDRESS,
+            help="Connections one address may hold before signing in "
+            f"(default {server_module.PENDING_PER_ADDRESS}).",
+        )
 
     def handle(self, *args, **options) -> None:
         host, port = parse_listen(options["listen"])
         if not settings.REDIS_URL and not options["allow_memory_layer"]:
             raise CommandError(NO_REDIS)
-        for name in ("max_line_bytes", "queue_lines", "max_clients"):
+        for name in ("max_line_bytes", "queue_lines", "max_clients", "pending_per_address"):
             if options[name] < 1:
                 raise CommandError(f"--{name.replace('_', '-')} must be at least 1.")
         server = gateway.Gateway(
             line_max_bytes=options["max_line_bytes"],
             queue_lines=options["queue_lines"],
             max_clients=options["max_clients"],
+            first_line_timeout=options["first_line_timeout"],
+            pending_per_address=options["pending_per_address"],
         )
         asyncio.run(self._serve(server, host, port))
 

@@ -107,6 +107,8 @@ class GatewayClient:
         self.on_site = False  # registered as online on the site (presence.SITE)
         self.groups: list[str] = []
         self.follow: RoomFollow | None = None
+        self.signed_in = False  # past the first line: no longer counts as pending
+        self.on_signed_in = lambda: None
         self.task: asyncio.Task | None = None
 
     # --- life cycle ------------------------------------------------------------------
@@ -201,8 +203,13 @@ class GatewayClient:
         if self.user is None:
             self._error("unauthorized", UNAUTHORIZED)
             return "bad token"
-        if not await presence.site_has_room_for(self.user.pk):
-            # The same cap as the socket's: a line connection counts as a socket.
+        self.signed_in = True
+        self.on_signed_in()
+        self.channel = await self.gateway.layer.new_channel()
+        # The same cap as the socket's, claimed atomically: a line counts as a socket.
+        self.on_site = True  # set first: a failure half-way is still cleaned up
+        if not await presence.site_enter(self.user.pk, self.user.username, self.channel):
+            self.on_site = False
             limit = settings.CHAT_SOCKETS_PER_USER
             self._error("too_many_sockets", f"At most {limit} open connections per user.")
             return "too many connections"
@@ -214,14 +221,10 @@ class GatewayClient:
         return None
 
     async def _join(self, fields: dict[str, Any]) -> None:
-        layer = self.gateway.layer
-        self.channel = await layer.new_channel()
         await self._subscribe(events.user_group(self.user.pk))
         credential = getattr(self.user, "chat_credential", None)
         if credential:  # revoking the token ends this connection
             await self._subscribe(events.credential_group(credential))
-        self.on_site = True
-        await presence.site_enter(self.user.pk, self.user.username, self.channel)
         room_id = await _resolve_room(fields["room"])
         # The room stream subscribes before it reads, keeps the cursor and repairs
         # gaps: the same rules as the socket's (rooms.realtime.stream).

@@ -12,7 +12,11 @@ from rooms.realtime.gateway.protocol import LINE_MAX_BYTES
 
 QUEUE_LINES = 256
 MAX_CLIENTS = 1000
-FIRST_LINE_TIMEOUT = 30.0
+# A connection that has not signed in yet is cheap to open and costs a slot: it gets
+# a short deadline for its first line, and one address may hold only a few at once, so
+# a flood from one place cannot fill the server for everyone else.
+FIRST_LINE_TIMEOUT = 10.0
+PENDING_PER_ADDRESS = 20
 SEND_BUFFER_BYTES = 64 * 1024
 
 
@@ -26,11 +30,14 @@ class Gateway:
         queue_lines: int = QUEUE_LINES,
         max_clients: int = MAX_CLIENTS,
         first_line_timeout: float = FIRST_LINE_TIMEOUT,
+        pending_per_address: int = PENDING_PER_ADDRESS,
     ) -> None:
         self.line_max_bytes = line_max_bytes
         self.queue_lines = queue_lines
         self.max_clients = max_clients
         self.first_line_timeout = first_line_timeout
+        self.pending_per_address = pending_per_address
+        self.pending: dict[str, int] = {}  # address -> connections not signed in yet
         self.layer = get_channel_layer()
         self.server: asyncio.Server | None = None
         self.clients: set[GatewayClient] = set()
@@ -62,7 +69,15 @@ class Gateway:
             writer.write(b"! The server is full; try again later.\n")
             writer.close()
             return
+        peer = writer.get_extra_info("peername")
+        address = peer[0] if isinstance(peer, tuple) else str(peer)
+        if self.pending.get(address, 0) >= self.pending_per_address:
+            writer.write(b"! Too many connections from your address are still signing in.\n")
+            writer.close()
+            return
+        self.pending[address] = self.pending.get(address, 0) + 1
         client = GatewayClient(self, reader, writer)
+        client.on_signed_in = lambda: self._signed_in(address)
         self.clients.add(client)
         try:
             await client.run()
@@ -70,3 +85,12 @@ class Gateway:
             pass  # stop() ended this connection; run() has closed it
         finally:
             self.clients.discard(client)
+            if not client.signed_in:
+                self._signed_in(address)  # it never did: its pending slot ends here
+
+    def _signed_in(self, address: str) -> None:
+        left = self.pending.get(address, 0) - 1
+        if left > 0:
+            self.pending[address] = left
+        else:
+            self.pending.pop(address, None)
