@@ -15,4 +15,6 @@ COPY . .
 RUN DEBUG=false SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput
 USER chat
 EXPOSE 8000
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "chatsite.asgi:application"]
+# No --proxy-headers: daphne would take the left-most X-Forwarded-For entry, which any
+# client can write. Client addresses come from CHAT_TRUSTED_PROXIES instead.
+CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "chatsite.asgi:application"]

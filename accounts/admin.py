@@ -1,8 +1,12 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 
+from accounts.forms import ThrottledAdminLoginForm
 from accounts.models import ApiToken, User
 from rooms import moderation
+
+# The admin's log-in page shares the site's log-in throttle (accounts/login_throttle.py).
+admin.site.login_form = ThrottledAdminLoginForm
 
 
 @admin.register(User)

@@ -7,6 +7,7 @@ from django.contrib.auth import authenticate
 from ninja import Router, Schema, Status
 
 from accounts import login_throttle, ratelimit, selectors, services
+from chatsite.client_address import client_address
 from rooms.errors import InvalidInput, RateLimitedError
 
 router = Router(tags=["accounts"])
@@ -41,10 +42,6 @@ class Detail(Schema):
     detail: str
 
 
-def _client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def _limit(key: str, *, limit: int, window: int) -> None:
     try:
         ratelimit.hit(key, limit=limit, window=window)
@@ -55,7 +52,7 @@ def _limit(key: str, *, limit: int, window: int) -> None:
 @router.post("/token", auth=None, response={200: TokenOut, 401: Detail, 429: Detail})
 def token_create(request, credentials: Credentials):
     """Exchange a username and password for an API token (throttled after failures)."""
-    address = _client_address(request)
+    address = client_address(request)
     try:
         login_throttle.ensure_allowed(username=credentials.username, address=address)
     except ratelimit.RateLimited as exc:
@@ -64,7 +61,7 @@ def token_create(request, credentials: Credentials):
     if user is None:
         login_throttle.record_failure(username=credentials.username, address=address)
         return Status(401, {"detail": "Invalid username or password."})
-    login_throttle.record_success(username=credentials.username)
+    login_throttle.record_success(username=credentials.username, address=address)
     _limit(f"token-create:{user.pk}", limit=settings.CHAT_TOKEN_CREATE_LIMIT, window=3600)
     _, secret = services.token_create(user=user, name="api")
     return Status(200, {"token": secret})

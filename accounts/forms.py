@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from accounts import login_throttle, names, ratelimit, services
 from accounts.models import User
+from chatsite.client_address import UNKNOWN, client_address
 from chatsite.forms import StorableTextMixin
 from rooms.errors import InvalidInput
 
@@ -37,32 +39,44 @@ class SignupForm(StorableTextMixin, UserCreationForm):
         return _name_check(names.clean_display_name, self.cleaned_data["display_name"], user=None)
 
 
-class ThrottledLoginForm(StorableTextMixin, AuthenticationForm):
-    """Django's log-in form, refusing further attempts after repeated failures."""
+class LoginThrottleMixin:
+    """Refuses log-in attempts after repeated failures (accounts/login_throttle.py),
+    counted by username and client address. Mixed into the site's log-in form and the
+    admin's, so both share the throttle with `POST /api/token`."""
 
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "throttled": "Too many failed log-ins. Try again in %(seconds)s seconds.",
-    }
+    throttled_message = "Too many failed log-ins. Try again in %(seconds)s seconds."
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
-        address = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        address = client_address(self.request) if self.request else UNKNOWN
         try:
             login_throttle.ensure_allowed(username=username, address=address)
         except ratelimit.RateLimited as exc:
             raise forms.ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"seconds": exc.retry_after},
+                self.throttled_message, code="throttled", params={"seconds": exc.retry_after}
             ) from exc
         try:
             cleaned = super().clean()
         except forms.ValidationError:
-            login_throttle.record_failure(username=username, address=address)
+            # A wrong guess counts; the right password refused afterwards (an inactive
+            # user, a non-staff user at the admin) is no guess and tells nothing the
+            # site's own log-in would not.
+            if self.get_user() is None:
+                login_throttle.record_failure(username=username, address=address)
             raise
-        login_throttle.record_success(username=username)
+        # Only a real log-in forgets the failures: a form left without a password
+        # never reaches authenticate() and must not reset a guesser's count.
+        if self.get_user() is not None:
+            login_throttle.record_success(username=username, address=address)
         return cleaned
+
+
+class ThrottledLoginForm(StorableTextMixin, LoginThrottleMixin, AuthenticationForm):
+    """Django's log-in form, refusing further attempts after repeated failures."""
+
+
+class ThrottledAdminLoginForm(StorableTextMixin, LoginThrottleMixin, AdminAuthenticationForm):
+    """The admin's log-in form (staff only), under the same throttle."""
 
 
 class ProfileForm(StorableTextMixin, forms.Form):

@@ -7,6 +7,7 @@ from local use only by environment values.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -58,6 +59,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses and CIDR blocks (empty by default)."""
+    entries = env_list(name, [])
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or CIDR blocks, got {entry!r}"
+            ) from exc
+    return entries
 
 
 DEBUG = env_bool("DEBUG", True)
@@ -235,9 +249,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "rooms:list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed log-ins (form and API token) per username and per client address.
+# Failed log-ins (the log-in form, the admin's and `POST /api/token`) within
+# LOGIN_FAILURE_WINDOW seconds: LOGIN_FAILURE_LIMIT per username from one client
+# address, LOGIN_ADDRESS_FAILURE_LIMIT per address whatever the usernames
+# (accounts/login_throttle.py). Nothing counts per username alone, so a stranger
+# cannot lock a user out from everywhere.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_FAILURE_WINDOW = env_int("LOGIN_FAILURE_WINDOW", 300)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
+# Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For is believed when
+# telling client addresses apart (chatsite/client_address.py). Empty: the peer's own
+# address counts and X-Forwarded-For is ignored. docs/deploy.md says what to set.
+CHAT_TRUSTED_PROXIES = env_networks("CHAT_TRUSTED_PROXIES")
 
 # Under CHAT_REDIS_PREFIX like every other Redis key: rate-limit counters are keyed by
 # user id, so two sites (or test runs) sharing one Redis would otherwise share them.
