@@ -60,3 +60,11 @@ def record_success(*, username: str, address: str) -> None:
     stays: one account's right password must not reset a guesser's budget."""
     ratelimit.clear(_user_key(username, address), window=settings.LOGIN_FAILURE_WINDOW)
 
+
+def record_reset_request(*, email: str, address: str) -> None:
+    """Count one password-reset mail asked for; raise ratelimit.RateLimited past
+    PASSWORD_RESET_LIMIT an hour from one address or for one email address, so the
+    form cannot be used to flood someone's inbox. Counted whether or not an account
+    has that email, so the answer tells nothing about who has an account."""
+    for key in (f"reset-addr:{_digest(address)}", f"reset-email:{_digest(email.lower())}"):
+        ratelimit.hit(key, limit=settings.PASSWORD_RESET_LIMIT, window=3600)

@@ -6,11 +6,13 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
-from accounts import selectors, services
+from accounts import login_throttle, ratelimit, selectors, services
 from accounts.forms import ProfileForm, SignupForm, ThrottledLoginForm, TokenForm
 from accounts.models import User
+from chatsite.client_address import client_address
 from rooms.errors import ChatError
 from rooms.realtime import connections
 
@@ -127,3 +129,55 @@ def token_revoke(request, token_id: int):
     if services.token_revoke(user=request.user, token_id=token_id):
         messages.success(request, "Token revoked.")
     return redirect("accounts:profile_edit")
+
+
+# --- Password change and reset: Django's own views, in the site's templates -------------
+# (templates/registration/). Both doors that check a password are throttled like the
+# log-in: a wrong current password counts as a failed log-in, and reset mails are
+# limited per address and per email address (accounts/login_throttle.py).
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    success_url = reverse_lazy("accounts:password_change_done")
+
+    def post(self, request, *args, **kwargs):
+        # A stolen session must not become a way to guess the password unthrottled.
+        try:
+            login_throttle.ensure_allowed(
+                username=request.user.get_username(), address=client_address(request)
+            )
+        except ratelimit.RateLimited as exc:
+            messages.error(
+                request, f"Too many wrong passwords. Try again in {exc.retry_after} seconds."
+            )
+            return redirect("accounts:password_change")
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        if form.has_error("old_password", "password_incorrect"):
+            login_throttle.record_failure(
+                username=self.request.user.get_username(), address=client_address(self.request)
+            )
+        return super().form_invalid(form)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    success_url = reverse_lazy("accounts:password_reset_done")
+    # The link in the mail names this site's URL (accounts:password_reset_confirm).
+    email_template_name = "registration/password_reset_email.txt"
+
+    def form_valid(self, form):
+        try:
+            login_throttle.record_reset_request(
+                email=form.cleaned_data["email"], address=client_address(self.request)
+            )
+        except ratelimit.RateLimited as exc:
+            form.add_error(
+                None, f"Too many reset requests. Try again in {exc.retry_after} seconds."
+            )
+            return self.form_invalid(form)
+        return super().form_valid(form)
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    success_url = reverse_lazy("accounts:password_reset_complete")

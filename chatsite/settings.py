@@ -261,6 +261,23 @@ LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
 # telling client addresses apart (chatsite/client_address.py). Empty: the peer's own
 # address counts and X-Forwarded-For is ignored. docs/deploy.md says what to set.
 CHAT_TRUSTED_PROXIES = env_networks("CHAT_TRUSTED_PROXIES")
+# Password-reset mails asked for per hour, per client address and per email address.
+PASSWORD_RESET_LIMIT = env_int("PASSWORD_RESET_LIMIT", 5)
+
+# --- Email (password reset) -----------------------------------------------------------
+# Printed to the console unless EMAIL_HOST names an SMTP server.
+EMAIL_HOST = env_str("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = 10  # seconds: a stuck mail server must not hold a request for ever
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "chat@localhost")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
 
 # Under CHAT_REDIS_PREFIX like every other Redis key: rate-limit counters are keyed by
 # user id, so two sites (or test runs) sharing one Redis would otherwise share them.
