@@ -13,6 +13,7 @@ from typing import Any
 
 from chatclient import api, render
 from chatclient.session import Fatal, Session
+from chatclient.terminal import terminal_safe
 
 USAGE_NOTE = """\
 Type a line and press Enter to send it. /quit (or Ctrl-D) leaves; other /commands
@@ -115,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE_NOTE, end="", flush=True)
         return asyncio.run(chat(session))
     except Fatal as fatal:
-        print(f"! {fatal}", file=sys.stderr, flush=True)
+        # It may quote the server (an error's detail): made safe like everything shown.
+        print(terminal_safe(f"! {fatal}"), file=sys.stderr, flush=True)
         return fatal.exit_code
     except KeyboardInterrupt:
         return 130

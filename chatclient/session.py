@@ -22,6 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from chatclient import render
+from chatclient.terminal import terminal_safe
 
 BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 10.0
@@ -51,7 +52,9 @@ def websocket_url(server: str) -> str:
 
 
 def say(text: str) -> None:
-    print(text, flush=True)
+    """Print a line for the user. Server text is in it, so it goes through
+    terminal_safe: no escape sequence, carriage return or bidi override gets out."""
+    print(terminal_safe(text), flush=True)
 
 
 class Session:
@@ -77,7 +80,7 @@ class Session:
             done, _ = await asyncio.wait({connection, typing}, return_when=asyncio.FIRST_COMPLETED)
             return done.pop().result()
         except Fatal as fatal:
-            print(f"! {fatal}", file=sys.stderr, flush=True)
+            print(terminal_safe(f"! {fatal}"), file=sys.stderr, flush=True)
             return fatal.exit_code
         finally:
             for task in (connection, typing, *self.retries):

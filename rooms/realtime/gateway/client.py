@@ -14,6 +14,7 @@ from django.db import DatabaseError, InterfaceError
 
 from accounts import services as account_services
 from accounts.models import User
+from chatclient.terminal import terminal_safe
 from rooms import access, input_checks, selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Room
@@ -465,11 +466,19 @@ class GatewayClient:
 
     # --- to the client -----------------------------------------------------------------
 
+    def _terminal_line(self, line: str) -> bytes:
+        """A line as it goes out. In text mode it is for a terminal, and it may hold
+        user text (a room name, online names, a notice, an error quoting a name): every
+        control character in it becomes U+FFFD. JSON frames are ASCII already."""
+        if not self.json_mode:
+            line = terminal_safe(line, keep_newlines=False)
+        return line.encode() + b"\n"
+
     def _send(self, line: str) -> None:
         """Queue a live line. A full queue means the client is not reading: drop it
         rather than hold lines for it (or make anyone wait)."""
         try:
-            self.queue.put_nowait(line.encode() + b"\n")
+            self.queue.put_nowait(self._terminal_line(line))
         except asyncio.QueueFull:
             raise ClientGone("too slow") from None
 
@@ -477,7 +486,7 @@ class GatewayClient:
         """Queue a replayed line, waiting up to REPLAY_WAIT for room in the queue."""
         try:
             async with asyncio.timeout(REPLAY_WAIT):
-                await self.queue.put(line.encode() + b"\n")
+                await self.queue.put(self._terminal_line(line))
         except TimeoutError:
             raise ClientGone("too slow") from None
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
+from chatclient.terminal import terminal_safe
 from rooms import input_checks
 
 # A 4,000-character body is at most 16,000 bytes of UTF-8; the rest is for JSON mode.
@@ -111,15 +112,18 @@ async def read_lines(
 
 
 def text_line(message: dict[str, Any]) -> str:
-    """`[HH:MM] author: body` (UTC), one line: newlines in a body become " ↵ "."""
+    """`[HH:MM] author: body` (UTC), one line: newlines in a body become " ↵ ", and
+    every other control character (ESC, CR, C1, bidi overrides) a visible U+FFFD, so
+    stored text never acts on the reader's terminal (chatclient.terminal)."""
     when = datetime.fromisoformat(message["created_at"]).strftime("%H:%M")
     body = "(message removed)" if message["deleted"] else message["body"]
-    body = body.replace("\n", " \u21b5 ")
+    body = terminal_safe(body.replace("\n", " \u21b5 "), keep_newlines=False)
     if message["kind"] == "system" or message["author"] is None:
         return f"[{when}] * {body}"
+    author = terminal_safe(message["author"], keep_newlines=False)
     if message["kind"] == "action":
-        return f"[{when}] * {message['author']} {body}"
-    return f"[{when}] {message['author']}: {body}"
+        return f"[{when}] * {author} {body}"
+    return f"[{when}] {author}: {body}"
 
 
 class FirstLineError(Exception):
