@@ -14,6 +14,7 @@ when some must be stored. Sync requests (the test client, WSGI) are unchanged.
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
@@ -61,3 +62,7 @@ class InlineMessageMiddleware(InlineHooks, MessageMiddleware):
     def response_needs_thread(self, request, response) -> bool:
         storage = getattr(request, "_messages", None)
         return storage is not None and (storage.used or storage.added_new)
+
+
+class InlineCSPMiddleware(InlineHooks, CSPMiddleware):
+    """django-csp's header; its hooks only build a string, so they stay in the loop."""

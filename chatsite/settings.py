@@ -95,11 +95,17 @@ INSTALLED_APPS = [
     "channels",
     "accounts",
     "rooms",
+    # django-ninja's own copy of Swagger UI for /api/docs (its CDN copy, with an inline
+    # script, would break under CONTENT_SECURITY_POLICY).
+    "ninja",
 ]
 
 MIDDLEWARE = [
     "chatsite.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # django-csp's Content-Security-Policy header on every response (CONTENT_SECURITY_POLICY
+    # below), its hooks in the event loop like the Inline* ones further down.
+    "chatsite.middleware.InlineCSPMiddleware",
     "chatsite.static_files.AsyncWhiteNoiseMiddleware",
     # Before any view: NUL or bad UTF-8 in a path or query (any page), and under /api/
     # a body that is not JSON, nests too deep or holds NUL or a lone surrogate, answer
@@ -348,6 +354,23 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the page's script reads it for API calls
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Pages load scripts, styles and images from this site only, with no inline script or
+# style (so injected markup cannot run); sockets go to this site (ws: and wss: are
+# not matched by 'self' in every browser). templates/ and static/js keep to it;
+# tests/e2e/test_content_security_policy.py watches the main pages for violations.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'", "ws:", "wss:"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
