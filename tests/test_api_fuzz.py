@@ -16,20 +16,11 @@ from hypothesis import strategies as st
 
 from tests.conftest import token_for
 from tests.factories import RoomFactory, UserFactory
+from tests.strategies import json_values
 
 pytestmark = pytest.mark.django_db
 
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=50),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
-    ),
-    max_leaves=12,
-)
+JSON_VALUES = json_values(text_size=50, key_size=12, max_leaves=12)
 FIELD_NAMES = st.sampled_from(
     [
         "body",

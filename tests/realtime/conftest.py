@@ -61,3 +61,11 @@ def pauses():
     yield controller
     controller.release_all()
     checkpoints.install(None)
+
+
+@pytest.fixture(params=["memory", "redis"])
+def layer(request):
+    """Run the test on the in-memory channel layer and on real Redis."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_layer")
+    return request.param

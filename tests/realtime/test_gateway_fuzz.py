@@ -43,6 +43,7 @@ from rooms.realtime import presence
 from rooms.realtime.gateway import Gateway
 from rooms.realtime.gateway.protocol import LINE_MAX_BYTES
 from tests.conftest import token_for
+from tests.strategies import json_values
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,17 +110,7 @@ HOSTILE_CHARS = st.one_of(
     ),
 )
 HOSTILE_TEXT = st.text(HOSTILE_CHARS, max_size=40)
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
-    max_leaves=10,
-)
+JSON_VALUES = json_values()
 NOT_STRINGS = JSON_VALUES.filter(lambda value: not isinstance(value, str))
 
 # --- Lines hostile in either mode ---------------------------------------------------------

@@ -147,6 +147,7 @@ async def test_revoking_a_token_answers_its_long_poll_in_flight(room, alice):
 
 async def test_deactivating_a_user_answers_their_long_poll(room, alice, bob):
     _, secret = await database_sync_to_async(_token)(alice)
+
     def make_staff():
         bob.is_staff = True
         bob.save(update_fields=["is_staff"])

@@ -18,22 +18,13 @@ from rooms.models import Message
 from rooms.realtime import presence
 from rooms.realtime.consumers import ChatConsumer
 from tests.conftest import BACKGROUND_FRAMES, connect, join, receive_type
+from tests.strategies import json_values
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 QUIET = (*BACKGROUND_FRAMES, "typing")
 HOSTILE_CHARS = st.sampled_from(["\x00", "\ud800", "\udfff", "\udc00x", "a\x00b"])
-JSON_VALUES = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False)
-    | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3)
-    ),
-    max_leaves=8,
-)
+JSON_VALUES = json_values(max_leaves=8)
 HOSTILE_BODIES = st.one_of(
     JSON_VALUES.filter(lambda v: not isinstance(v, str)),
     st.tuples(st.text(max_size=20), HOSTILE_CHARS, st.text(max_size=20)).map("".join),

@@ -22,14 +22,6 @@ def a_message(types):
     return "chat.message" in types
 
 
-@pytest.fixture(params=["memory", "redis"])
-def layer(request):
-    """Run each race on the in-memory layer and on real Redis."""
-    if request.param == "redis":
-        request.getfixturevalue("redis_layer")
-    return request.param
-
-
 async def _post(room, user, body):
     return await database_sync_to_async(services.message_post)(room=room, author=user, body=body)
 

@@ -20,13 +20,6 @@ from tests.realtime.test_stream_races import EXPECTED, _bob_posts, _setup, a_mes
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(params=["memory", "redis"])
-def layer(request):
-    if request.param == "redis":
-        request.getfixturevalue("redis_layer")
-    return request.param
-
-
 async def _gateway_seqs(reader, until_quiet=0.7) -> list[int]:
     seqs = []
     while True:
