@@ -61,8 +61,16 @@ export class MemberPanel {
     item.dataset.username = member.username;
     const link = document.createElement("a");
     link.href = `/accounts/users/${encodeURIComponent(member.username)}/`;
-    link.textContent = member.username === this.me ? `${member.username} (you)` : member.username;
-    link.title = member.display_name;
+    // "Alice @alice": the display name, then the username that says who it really is.
+    const name = document.createElement("span");
+    name.className = "member-name";
+    name.textContent = member.display_name || member.username;
+    const handle = document.createElement("span");
+    handle.className = "handle";
+    handle.textContent = `@${member.username}`;
+    link.append(name, " ", handle);
+    if (member.username === this.me) link.append(" (you)");
+    link.title = `${name.textContent} @${member.username}`;
     item.append(link);
     if (member.role !== "member") item.append(" ", tag("role", member.role));
     if (isMuted(member)) item.append(" ", tag("muted-tag", mutedLabel(member.muted_until)));

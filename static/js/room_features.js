@@ -36,9 +36,19 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
     button: document.getElementById("jump-unread"),
     loadOlder,
   });
+  // An @mention shows the username; hovering it says whose display name that is.
+  const nameMentions = (scope) => {
+    for (const mention of scope.querySelectorAll(".body .mention")) {
+      const wanted = (mention.dataset.mention || "").toLowerCase();
+      const member = members.members.find((m) => m.username.toLowerCase() === wanted);
+      if (member) mention.title = `${member.display_name} @${member.username}`;
+    }
+  };
+  members.addEventListener("change", () => nameMentions(log));
   timeline.decorators.push(
     (item, message) => actions.decorate(item, message),
     (item, message) => unread.decorate(item, message),
+    (item) => nameMentions(item),
   );
 
   const memberList = document.getElementById("member-list");

@@ -40,9 +40,10 @@ function renderMessage(message, me) {
   const name = message.author_name || message.author || "";
   const meta = element("div", "meta");
   if (message.author) {
+    // "Alice @alice": the display name is free text, the username says who it is.
     const author = element("span", "author", name);
-    author.title = `@${message.author}`;
-    meta.append(author);
+    author.title = `${name} @${message.author}`;
+    meta.append(author, element("span", "handle", `@${message.author}`));
   }
   const time = element("time", "", timeFormat.format(created));
   time.dateTime = message.created_at;
