@@ -67,6 +67,15 @@ def raise_banned(*, room: Room, user: User) -> None:
     raise Banned(detail, reason=reason)
 
 
+def room_get_exportable(*, user: User, room_id: int) -> Room:
+    """A room whose whole history the user may download: its members and site staff
+    (a visitor of a public room reads it page by page instead)."""
+    room = room_get_visible(user=user, room_id=room_id)
+    if not user.is_staff and not selectors.is_member(user=user, room=room):
+        raise Forbidden("Only the room's members can export its history; join it first.")
+    return room
+
+
 def message_get_visible(*, user: User, message_id: int) -> Message:
     """The message if its room is readable by `user`; otherwise MessageNotFound (or
     Banned), the same for a missing message and one in a room they cannot see."""
