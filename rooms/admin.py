@@ -1,10 +1,17 @@
 """The Django admin as a moderation desk. Every action calls the same moderation
 services as the room page and the API, so it is recorded in the audit log and takes
-effect live in every open browser."""
+effect live in every open browser.
+
+Rows of the domain are read-only here: a change form, an add form or a hard delete
+would write around the services (no audit, no live event, no seq), so those pages
+are refused and the actions are the only way to change anything. An action needs the
+model's "Can change" permission; the services then decide, as everywhere else, what
+that user may do in that room."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
 from django.db.models import Count
 
 from rooms import moderation
@@ -32,15 +39,49 @@ def _each(modeladmin, request, queryset, action, done: str) -> None:
         modeladmin.message_user(request, f"{done}: {count}.", messages.SUCCESS)
 
 
+class ThroughServices:
+    """A ModelAdmin whose rows are only viewed: no add, change or delete pages. Its
+    actions (permissions=["moderate"]) call the services."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_moderate_permission(self, request):
+        codename = get_permission_codename("change", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+
 class MembershipInline(admin.TabularInline):
+    """The room's members, read-only: joining, roles, mutes and bans go through the
+    services (the membership list's actions)."""
+
     model = Membership
     extra = 0
-    autocomplete_fields = ("user",)
-    readonly_fields = ("joined", "last_read_seq", "muted_until")
+    can_delete = False
+    fields = ("user", "role", "joined", "last_read_seq", "muted_until")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Room)
-class RoomAdmin(admin.ModelAdmin):
+class RoomAdmin(ThroughServices, admin.ModelAdmin):
+    """Rooms are made by users (services.room_create); name and topic change through
+    services.room_update, the flags through the actions below."""
+
     list_display = (
         "name",
         "kind",
@@ -63,7 +104,7 @@ class RoomAdmin(admin.ModelAdmin):
     def member_count(self, room):
         return room._member_count
 
-    @admin.action(description="Lock selected rooms (read-only)")
+    @admin.action(description="Lock selected rooms (read-only)", permissions=["moderate"])
     def lock_rooms(self, request, queryset):
         _each(
             self,
@@ -73,7 +114,7 @@ class RoomAdmin(admin.ModelAdmin):
             "Locked",
         )
 
-    @admin.action(description="Unlock selected rooms")
+    @admin.action(description="Unlock selected rooms", permissions=["moderate"])
     def unlock_rooms(self, request, queryset):
         _each(
             self,
@@ -83,7 +124,7 @@ class RoomAdmin(admin.ModelAdmin):
             "Unlocked",
         )
 
-    @admin.action(description="Archive selected rooms")
+    @admin.action(description="Archive selected rooms", permissions=["moderate"])
     def archive_rooms(self, request, queryset):
         _each(
             self,
@@ -95,13 +136,22 @@ class RoomAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ThroughServices, admin.ModelAdmin):
+    """Members join and leave themselves (services.room_join / room_leave); roles,
+    mutes and bans change through the actions."""
+
     list_display = ("room", "user", "role", "joined", "muted_until")
     list_filter = ("role", "room__kind")
     search_fields = ("room__name", "user__username")
-    autocomplete_fields = ("user", "room")
     list_select_related = ("room", "user")
-    actions = ["mute_hour", "mute_indefinitely", "unmute", "ban"]
+    actions = [
+        "mute_hour",
+        "mute_indefinitely",
+        "unmute",
+        "ban",
+        "appoint_moderator",
+        "dismiss_moderator",
+    ]
 
     def _mute(self, request, queryset, minutes):
         _each(
@@ -118,15 +168,15 @@ class MembershipAdmin(admin.ModelAdmin):
             "Muted",
         )
 
-    @admin.action(description="Mute selected members for an hour")
+    @admin.action(description="Mute selected members for an hour", permissions=["moderate"])
     def mute_hour(self, request, queryset):
         self._mute(request, queryset, 60)
 
-    @admin.action(description="Mute selected members until lifted")
+    @admin.action(description="Mute selected members until lifted", permissions=["moderate"])
     def mute_indefinitely(self, request, queryset):
         self._mute(request, queryset, None)
 
-    @admin.action(description="Unmute selected members")
+    @admin.action(description="Unmute selected members", permissions=["moderate"])
     def unmute(self, request, queryset):
         _each(
             self,
@@ -138,7 +188,7 @@ class MembershipAdmin(admin.ModelAdmin):
             "Unmuted",
         )
 
-    @admin.action(description="Ban selected members from their rooms")
+    @admin.action(description="Ban selected members from their rooms", permissions=["moderate"])
     def ban(self, request, queryset):
         _each(
             self,
@@ -149,6 +199,31 @@ class MembershipAdmin(admin.ModelAdmin):
             ),
             "Banned",
         )
+
+    def _set_moderator(self, request, queryset, moderator: bool, done: str) -> None:
+        _each(
+            self,
+            request,
+            queryset,
+            lambda m: moderation.moderator_set(
+                room=m.room, by=request.user, username=m.user.username, moderator=moderator
+            ),
+            done,
+        )
+
+    @admin.action(
+        description="Make selected members moderators (room owners only)",
+        permissions=["moderate"],
+    )
+    def appoint_moderator(self, request, queryset):
+        self._set_moderator(request, queryset, True, "Appointed")
+
+    @admin.action(
+        description="Make selected moderators plain members (room owners only)",
+        permissions=["moderate"],
+    )
+    def dismiss_moderator(self, request, queryset):
+        self._set_moderator(request, queryset, False, "Dismissed")
 
 
 class MessageRevisionInline(admin.TabularInline):
@@ -164,7 +239,10 @@ class MessageRevisionInline(admin.TabularInline):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(ThroughServices, admin.ModelAdmin):
+    """Messages are posted by members (services.message_post takes the seq) and kept
+    when deleted: the only change here is "Delete", through moderation.message_remove."""
+
     list_display = ("room", "seq", "author", "kind", "short_body", "created", "deleted")
     list_filter = ("deleted", "kind", "room__kind", "created", "room")
     search_fields = ("body", "author__username", "room__name")
@@ -197,10 +275,9 @@ class MessageAdmin(admin.ModelAdmin):
             queryset = queryset.filter(room__kind=Room.Kind.PUBLIC)
         return queryset
 
-    def has_delete_permission(self, request, obj=None):
-        return False  # messages are flagged deleted (kept for the record), never removed
-
-    @admin.action(description="Delete selected messages (live, for everyone)")
+    @admin.action(
+        description="Delete selected messages (live, for everyone)", permissions=["moderate"]
+    )
     def delete_live(self, request, queryset):
         _each(
             self,
@@ -214,16 +291,16 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(RoomBan)
-class RoomBanAdmin(admin.ModelAdmin):
+class RoomBanAdmin(ThroughServices, admin.ModelAdmin):
+    """Bans are made from the membership list ("Ban", moderation.member_ban) and lifted
+    here ("Lift", moderation.member_unban), so both act live and are audited."""
+
     list_display = ("room", "user", "by", "reason", "created")
     search_fields = ("room__name", "user__username")
     list_select_related = ("room", "user", "by")
     actions = ["unban"]
 
-    def has_add_permission(self, request):
-        return False  # ban from the membership list, so it acts live and is audited
-
-    @admin.action(description="Lift selected bans")
+    @admin.action(description="Lift selected bans", permissions=["moderate"])
     def unban(self, request, queryset):
         _each(
             self,
@@ -263,12 +340,22 @@ class ReportAdmin(admin.ModelAdmin):
     readonly_fields = ("message", "reporter", "reason", "created")
     actions = ["delete_reported_messages", "dismiss"]
 
+    def has_add_permission(self, request):
+        return False  # members report through moderation.message_report
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if not request.user.is_superuser:
+            # Like the message list: private conversations are for superusers only.
+            queryset = queryset.filter(message__room__kind=Room.Kind.PUBLIC)
+        return queryset
+
     @admin.display(description="message")
     def reported_message(self, report):
         message = report.message
         return f"{message.room.name} #{message.seq} {message.author}: {message.body[:80]}"
 
-    @admin.action(description="Delete the reported messages (live)")
+    @admin.action(description="Delete the reported messages (live)", permissions=["change"])
     def delete_reported_messages(self, request, queryset):
         _each(
             self,
@@ -280,7 +367,7 @@ class ReportAdmin(admin.ModelAdmin):
             "Deleted",
         )
 
-    @admin.action(description="Dismiss selected reports")
+    @admin.action(description="Dismiss selected reports", permissions=["change"])
     def dismiss(self, request, queryset):
         count = queryset.update(resolved=True)
         self.message_user(request, f"Dismissed: {count}.", messages.SUCCESS)
