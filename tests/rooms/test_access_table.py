@@ -257,3 +257,44 @@ def test_a_banned_user_reads_nothing_by_any_path(client):
     assert page.status_code == 403
     assert b"You were banned from" in page.content and b"spam" in page.content
     assert b'aria-label="Message"' not in page.content and b"Send</button>" not in page.content
+
+
+SOCKET_CASES = [
+    (state, actor, action)
+    for state, actors in TABLE.items()
+    for actor in actors
+    for action in ("read", "post")
+]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("state", "actor", "action"), SOCKET_CASES)
+def test_the_socket_answers_as_the_table_says(state, actor, action):
+    """The socket's join (read) and send (post) by each user in each room state."""
+    from asgiref.sync import async_to_sync
+
+    from tests.conftest import connect
+
+    world = build(state, actor)
+
+    async def run() -> bool:
+        socket = await connect(world.actor)
+        try:
+            if action == "read":
+                await socket.send_json_to({"type": "join", "room": world.room.id, "after": None})
+            else:
+                await socket.send_json_to(
+                    {"type": "send", "room": world.room.id, "body": "hello", "client_id": "t1"}
+                )
+            while True:
+                frame = await socket.receive_json_from(timeout=5)
+                if frame["type"] == "error":
+                    return False
+                if frame["type"] in ("joined", "message"):
+                    return True
+        finally:
+            await socket.disconnect()
+
+    assert async_to_sync(run)() == (action in TABLE[state][actor]), (
+        f"socket: {actor} {action} in {state}"
+    )
