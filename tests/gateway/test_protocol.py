@@ -61,6 +61,7 @@ def test_the_first_line_needs_a_token_and_a_room():
 def test_the_first_line_names_a_room_by_id_or_by_name_with_json_mode_optional():
     assert parse_first_line(b'{"token": "t", "room": 3}') == {
         "token": "t",
+        "ticket": None,
         "room": 3,
         "json": False,
         "after": None,

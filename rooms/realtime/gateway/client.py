@@ -46,11 +46,19 @@ log = logging.getLogger("rooms.realtime.gateway")
 # make room in its queue; live lines never wait: a full queue drops the client at once.
 REPLAY_WAIT = 30.0
 UNAUTHORIZED = "That token is not valid."
+TICKET_UNAUTHORIZED = "That ticket is not valid (each is used once and lasts seconds)."
 
 
 @in_thread
 def _authenticate(token: str) -> User | None:
     return account_services.token_authenticate(secret=token)
+
+
+@in_thread
+def _redeem(ticket: str) -> User | None:
+    """A ticket is used up here, as by the socket; the user carries `chat_credential`
+    (what made the ticket), so the connection dies with it."""
+    return account_services.ticket_redeem(secret=ticket)
 
 
 @in_thread
@@ -200,10 +208,16 @@ class GatewayClient:
             self._error(error.code, error.detail)
             return "bad first line"
         self.json_mode = fields["json"]
-        self.user = await _authenticate(fields["token"])
-        if self.user is None:
-            self._error("unauthorized", UNAUTHORIZED)
-            return "bad token"
+        if fields["ticket"] is not None:
+            self.user = await _redeem(fields["ticket"])
+            if self.user is None:
+                self._error("unauthorized", TICKET_UNAUTHORIZED)
+                return "bad ticket"
+        else:
+            self.user = await _authenticate(fields["token"])
+            if self.user is None:
+                self._error("unauthorized", UNAUTHORIZED)
+                return "bad token"
         self.signed_in = True
         self.on_signed_in()
         self.channel = await self.gateway.layer.new_channel()
