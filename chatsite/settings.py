@@ -44,6 +44,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from exc
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
@@ -318,8 +328,12 @@ if CHANNEL_GROUP_EXPIRY <= CHAT_PRESENCE_TTL / 3:
     raise ImproperlyConfigured("CHANNEL_GROUP_EXPIRY must be longer than CHAT_PRESENCE_TTL / 3")
 # A temporary public room closes after this many idle seconds.
 CHAT_EPHEMERAL_IDLE = env_int("CHAT_EPHEMERAL_IDLE", 1800)
-# Each server process closes idle temporary rooms every minute (rooms/realtime/cleanup.py).
+# Each server process closes idle temporary rooms every CHAT_CLEANUP_INTERVAL seconds
+# (rooms/realtime/cleanup.py).
 CHAT_CLEANUP_LOOP = env_bool("CHAT_CLEANUP_LOOP", True)
+CHAT_CLEANUP_INTERVAL = env_float("CHAT_CLEANUP_INTERVAL", 60)
+if not 0 < CHAT_CLEANUP_INTERVAL < float("inf"):
+    raise ImproperlyConfigured("CHAT_CLEANUP_INTERVAL must be a positive number of seconds")
 CHAT_LONG_POLL_MAX = 30
 # Database calls running at once from async views (long polls), per process.
 CHAT_DB_CONCURRENCY = env_int("CHAT_DB_CONCURRENCY", 16)

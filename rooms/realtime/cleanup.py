@@ -1,5 +1,6 @@
 """Closing idle temporary rooms: the management command `closeidlerooms` runs it once,
-and every server process runs it every minute in the background."""
+and every server process runs it every CHAT_CLEANUP_INTERVAL seconds (60) in the
+background."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from rooms import selectors, services
 from rooms.realtime import presence
 
 log = logging.getLogger(__name__)
-INTERVAL_SECONDS = 60
 _loop_task: asyncio.Task | None = None
 
 
@@ -42,11 +42,12 @@ async def close_idle_rooms() -> list[int]:
 
 async def _run_forever() -> None:
     while True:
-        await asyncio.sleep(INTERVAL_SECONDS)
+        # Read each time round, so a changed setting applies from the next round.
+        await asyncio.sleep(settings.CHAT_CLEANUP_INTERVAL)
         try:
             await close_idle_rooms()
         except Exception:
-            log.exception("closing idle rooms failed; trying again in a minute")
+            log.exception("closing idle rooms failed; trying again at the next interval")
 
 
 def ensure_background_loop() -> None:

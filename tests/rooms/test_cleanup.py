@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -9,6 +14,7 @@ from channels.db import database_sync_to_async
 from django.core.management import call_command
 from django.utils import timezone
 
+from bench.stack import PROJECT_DIR
 from rooms import services
 from rooms.models import Message, Room
 from rooms.realtime import cleanup
@@ -72,3 +78,44 @@ def test_closed_rooms_leave_the_list_and_refuse_posts(api_client, alice):
     assert room.id not in listed
     refused = api_client(alice).post(f"/api/rooms/{room.id}/messages", {"body": "hello?"})
     assert refused.status_code == 403
+
+
+async def test_the_background_loop_runs_every_cleanup_interval(alice, settings):
+    """The loop sleeps CHAT_CLEANUP_INTERVAL seconds between rounds, not a fixed minute:
+    at a tenth of a second an idle temporary room closes within moments."""
+    settings.CHAT_CLEANUP_LOOP = True
+    settings.CHAT_CLEANUP_INTERVAL = 0.1
+    room = await database_sync_to_async(services.room_create)(
+        creator=alice, name="Pop-up", temporary=True
+    )
+    await database_sync_to_async(_age)(room, 45)
+    cleanup.ensure_background_loop()
+    task = cleanup._loop_task
+    try:
+        for _ in range(200):  # up to 10 s, far below the old fixed minute
+            if (await database_sync_to_async(Room.objects.get)(pk=room.pk)).is_archived:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the loop did not close the idle room")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "nan"])
+def test_a_cleanup_interval_that_is_not_a_positive_number_is_refused(value):
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=PROJECT_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "chatsite.settings",
+            "CHAT_CLEANUP_INTERVAL": value,
+        },
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "CHAT_CLEANUP_INTERVAL must be" in result.stderr
