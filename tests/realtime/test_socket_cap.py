@@ -21,7 +21,7 @@ async def _open(token):
     communicator = WebsocketCommunicator(
         application, "/ws/chat/", headers=[(b"authorization", f"Bearer {token}".encode())]
     )
-    await communicator.connect(timeout=60)  # 150 at once on a busy machine: be patient
+    await communicator.connect(timeout=60)  # many at once on a busy machine: be patient
     await communicator.send_json_to({"type": "ping"})
     while True:
         output = await communicator.receive_output(timeout=60)
