@@ -2,7 +2,8 @@
 
 Everything an operator changes comes from the environment through the small typed
 helpers below, which raise ImproperlyConfigured on a bad value. Production differs
-from local use only by environment values.
+from local use only by environment values. An optional `.env` file at the project root
+(or the file CHAT_ENV_FILE names) supplies the variables the environment leaves unset.
 """
 
 from __future__ import annotations
@@ -13,9 +14,17 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Before anything is read: a `.env` file fills in what the environment does not set
+# (override=False, so a real environment variable always wins).
+_ENV_FILE = os.environ.get("CHAT_ENV_FILE") or str(BASE_DIR / ".env")
+if os.environ.get("CHAT_ENV_FILE") and not Path(_ENV_FILE).is_file():
+    raise ImproperlyConfigured(f"CHAT_ENV_FILE names {_ENV_FILE!r}, which is not a file")
+load_dotenv(_ENV_FILE, override=False)
 
 
 def env_str(name: str, default: str) -> str:
