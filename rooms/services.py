@@ -8,13 +8,14 @@ the API and the socket cannot disagree.
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts import ratelimit
+from accounts import names, ratelimit
 from accounts import selectors as account_selectors
 from accounts.models import User
 from rooms import access, formatting, selectors, wire
@@ -74,6 +75,38 @@ def clean_room_name(name: object) -> str:
     if not 1 <= len(name) <= limit:
         raise InvalidInput(f"name must be 1 to {limit} characters.")
     return name
+
+
+# Serialises the check-then-write of public room names on PostgreSQL (a transaction-level
+# advisory lock, released at commit); SQLite lets one writer at a time anyway.
+_PUBLIC_NAME_LOCK = 0x43484154  # "CHAT"
+
+
+@lru_cache(maxsize=4096)
+def _room_name_keys(name: str) -> tuple[str, str]:
+    return names.keys(name)
+
+
+def _refuse_public_name_clash(*, name: str, exclude_pk: int | None = None) -> None:
+    """InvalidInput when an open (not archived) public room other than `exclude_pk` has
+    a name equal to `name` ignoring case and look-alikes: the TR39 skeleton keys of
+    usernames (accounts.names), so "dev", "DEV" and "Dеv" (a Cyrillic е) all meet
+    "Dev". Call it inside the transaction that writes the name: it takes the lock that
+    keeps two such transactions from both passing. Rooms that already share a name
+    keep it; conferences and 1:1 chats are never checked."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PUBLIC_NAME_LOCK])
+    folded, cased = _room_name_keys(name)
+    if not folded:
+        return
+    others = Room.objects.filter(kind=Room.Kind.PUBLIC, is_archived=False)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    for other in others.values_list("name", flat=True).iterator():
+        other_folded, other_cased = _room_name_keys(other)
+        if folded == other_folded or cased == other_cased:
+            raise InvalidInput(f"A public room named '{other}' already exists.")
 
 
 def clean_topic(topic: object) -> str:
@@ -303,6 +336,8 @@ def room_create(
     name = clean_room_name(name)
     topic = clean_topic(topic)
     with transaction.atomic():
+        if kind == Room.Kind.PUBLIC:
+            _refuse_public_name_clash(name=name)
         room = Room.objects.create(
             name=name,
             slug=_unique_slug(name),
@@ -397,6 +432,56 @@ def direct_get_or_create(*, user: User, username: str) -> tuple[Room, bool]:
     except IntegrityError:
         return Room.objects.get(direct_key=key), False
     return room, True
+
+
+def _whisper_target(*, sender: User, name: str, online: list[str]) -> User:
+    """The user `name` names among those online in the room: a username first (any
+    case), then a display name that only one of them has."""
+    present = User.objects.filter(username__in=online, is_active=True)
+    wanted = name.strip().lstrip("@").casefold()
+    by_username = [u for u in present if u.username.casefold() == wanted]
+    if by_username:
+        return by_username[0]
+    by_name = [u for u in present if u.display_name and u.display_name.casefold() == wanted]
+    if len(by_name) == 1:
+        return by_name[0]
+    if len(by_name) > 1:
+        raise InvalidInput(f"More than one person here is called {name[:80]}; use a username.")
+    raise InvalidInput(f"{name[:80]} is not in this room.")
+
+
+def whisper_send(
+    *, room: Room, sender: User, to: str, body: object, online: list[str], client_id=None
+) -> tuple[Message, User, bool]:
+    """A line from `sender` to one other person online in `room` (`online`: the
+    usernames with a connection joined to it now), that only the two of them see.
+
+    Refused like a post in the room (muted, banned, locked, archived: rooms.access) and
+    when the other person is not there, is the sender, or has blocked the sender. It is
+    stored as a message of the two users' private 1:1 room (so it survives a reconnect
+    and is in their history; the post rate limit applies once), then heard as a
+    `whisper` frame by their connections joined to `room`. Returns (the stored message,
+    the recipient, created); a repeated client_id stores nothing and created is False."""
+    body = clean_body(body)
+    access.check_can_write(
+        user=sender, room=room, membership=selectors.membership_get(user=sender, room=room)
+    )
+    target = _whisper_target(sender=sender, name=to, online=online)
+    if target.pk == sender.pk:
+        raise InvalidInput("You cannot whisper to yourself.")
+    if account_selectors.has_blocked(blocker=target, user=sender):
+        raise Forbidden(f"{target.username} does not accept private messages from you.")
+    direct, _ = direct_get_or_create(user=sender, username=target.username)
+    message, created = message_post(room=direct, author=sender, body=body, client_id=client_id)
+    events.whisper(
+        room_id=room.pk,
+        sender=sender,
+        target=target,
+        message=message,
+        ref=message.client_id,
+        to_sender_only=not created,
+    )
+    return message, target, created
 
 
 def room_invite(*, room: Room, by: User, usernames: list[str]) -> Room:
@@ -514,6 +599,8 @@ def room_update(
     if not fields:
         return room
     with transaction.atomic():
+        if "name" in fields and room.kind == Room.Kind.PUBLIC and not room.is_archived:
+            _refuse_public_name_clash(name=room.name, exclude_pk=room.pk)
         Room.objects.filter(pk=room.pk).update(**{f: getattr(room, f) for f in fields})
         post_system_message(room=room, body=f"{by.username} {' and '.join(changes)}")
         events.room_updated(room_id=room.pk, room=wire.room_dict(room))

@@ -48,6 +48,7 @@ class Command:
 
 
 REGISTRY: dict[str, Command] = {}
+ALIASES = {"w": "whisper", "msg": "whisper"}
 
 
 def command(name: str, usage: str, help: str) -> Callable[[Handler], Handler]:  # noqa: A002
@@ -70,7 +71,7 @@ async def run(context: Context, body: str) -> Outcome:
         )
         return Outcome(message=message)
     name, _, argument = text[1:].partition(" ")
-    found = REGISTRY.get(name.lower())
+    found = REGISTRY.get(ALIASES.get(name.lower(), name.lower()))
     if found is None:
         return Outcome(notice=f"Unknown command /{name[:30]}. Type /help for the list.")
     try:
@@ -134,6 +135,23 @@ async def leave_command(context: Context, argument: str) -> Outcome:
     if context.room.kind != Room.Kind.CONFERENCE:
         return Outcome(notice="/leave works in conferences only.")
     await in_thread(services.room_leave)(room=context.room, user=context.user)
+    return Outcome()
+
+
+@command("whisper", "/whisper <name> <text>", "a line only that person sees (also /w, /msg)")
+async def whisper_command(context: Context, argument: str) -> Outcome:
+    name, _, text = argument.partition(" ")
+    if not name or not text.strip():
+        return _usage("whisper")
+    online = await presence.store().online(context.room.id)
+    await in_thread(services.whisper_send)(
+        room=context.room,
+        sender=context.user,
+        to=name,
+        body=text,
+        online=online,
+        client_id=context.client_id,
+    )
     return Outcome()
 
 

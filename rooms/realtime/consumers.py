@@ -213,6 +213,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             text_data=wire.frame(
                 "joined",
                 room=room_id,
+                user=self.user.username,
                 messages=opening.messages,
                 online=online,
                 has_more=opening.has_more,
@@ -307,6 +308,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return  # not ours, or an older reading than one already shown
         self.presence_at[room_id] = event["at"]
         await self.send(text_data=event["frame"])
+
+    async def chat_whisper(self, event: dict[str, Any]) -> None:
+        """A whisper to or from this user: only the sockets joined to its room."""
+        if event["room"] in self.follows:
+            await self.send(text_data=event["frame"])
 
     async def chat_room_frame(self, event: dict[str, Any]) -> None:
         if event["room"] in self.follows:

@@ -166,6 +166,29 @@ def mentioned(*, user_id: int, message: Message) -> None:
     send_on_commit(user_group(user_id), {"type": "chat.forward", "frame": text})
 
 
+def whisper(
+    *, room_id: int, sender, target, message: Message, ref: str | None, to_sender_only: bool
+) -> None:
+    """A whisper in `room_id` (stored as `message` in the pair's 1:1 room): heard by
+    the connections of the two users that are joined to that room, nobody else's.
+    A repeat (the same client_id again) is answered to the sender alone."""
+    text = wire.frame(
+        "whisper",
+        room=room_id,
+        **{"from": sender.username, "to": target.username},
+        from_name=sender.shown_name,
+        to_name=target.shown_name,
+        text=message.body,
+        created_at=message.created.isoformat(),
+        direct_room=message.room_id,
+        seq=message.seq,
+        ref=ref,
+    )
+    event = {"type": "chat.whisper", "room": room_id, "frame": text}
+    for user_id in [sender.pk] if to_sender_only else [sender.pk, target.pk]:
+        send_on_commit(user_group(user_id), event)
+
+
 def membership_ended(*, room_id: int, user_id: int) -> None:
     """The user is no longer a member: every socket of theirs leaves the room now."""
     send_on_commit(user_group(user_id), {"type": "chat.removed", "room": room_id})

@@ -324,6 +324,14 @@ const socket = new RoomTransport({
         if (stick || frame.ref) timeline.scrollToBottom();
         break;
       }
+      case "whisper": {
+        // Only the two of them get it; the sender's copy settles what they typed.
+        const stick = timeline.atBottom();
+        if (frame.ref) dropPending(frame.ref);
+        timeline.addWhisper(frame);
+        if (stick || frame.ref) timeline.scrollToBottom();
+        break;
+      }
       case "typing":
         someoneTyping(frame.user);
         break;

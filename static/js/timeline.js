@@ -231,6 +231,24 @@ export class Timeline {
     this.log.insertBefore(notice, this.outbox);
   }
 
+  /** A whisper to or from me: shown apart from the room's messages, user text as text. */
+  addWhisper(frame) {
+    const when = new Date(frame.created_at);
+    const mine = frame.from === this.me;
+    const item = element("div", `whisper ${mine ? "whisper-sent" : "whisper-received"}`);
+    const label = mine
+      ? `You whisper to ${frame.to_name || frame.to}`
+      : `${frame.from_name || frame.from} whispers to you`;
+    item.append(
+      element("span", "whisper-label", `${label}:`),
+      " ",
+      element("span", "whisper-text", frame.text),
+    );
+    item.dataset.day = dayKey(when);
+    item.dataset.time = when.getTime();
+    this.log.insertBefore(item, this.outbox);
+  }
+
   // --- scrolling -----------------------------------------------------------------------
 
   atBottom() {

@@ -8,7 +8,7 @@ from django.db import close_old_connections
 from rooms import access, selectors, services
 from rooms.errors import Forbidden, InvalidInput, RateLimitedError, RoomNotFound
 from rooms.models import Membership, Message, Room
-from tests.factories import UserFactory
+from tests.factories import RoomFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -184,7 +184,8 @@ def test_concurrent_posts_from_many_threads_keep_seqs_gapless_and_unique(setting
 
 def test_a_room_named_by_a_client_is_an_exact_slug_first_then_a_unique_name(alice):
     first = services.room_create(creator=alice, name="devroom")
-    second = services.room_create(creator=alice, name="devroom")  # same name, another slug
+    # Same name, another slug: from before open public rooms' names were unique.
+    second = RoomFactory(name="devroom", slug="devroom-2", creator=alice)
     assert first.slug == "devroom" and second.slug != "devroom"
     assert selectors.public_room_id_by_name(name="devroom") == first.id
     assert selectors.public_room_id_by_name(name=second.slug) == second.id
