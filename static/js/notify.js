@@ -101,7 +101,9 @@ export class Notifier {
     if (!notificationsSupported() || Notification.permission !== "granted") return;
     if (this.muteToggle.checked) return;
     const room = document.title.replace(COUNT_PREFIX, "").replace(/ · Chat$/, "");
-    const who = message.author_name || message.author;
+    // A display name is free text: say whose it is unless it is the username itself.
+    const name = message.author_name || message.author;
+    const who = name === message.author ? name : `${name} (@${message.author})`;
     const mentioned = /class="mention"[^>]*data-mention="([^"]*)"/g;
     const mentionsMe = [...(message.html || "").matchAll(mentioned)].some(
       ([, name]) => name.toLowerCase() === this.me.toLowerCase(),

@@ -1,14 +1,25 @@
 """The room page names people by display name *and* @username, so a display name that
 copies someone else's (old data, from before accounts/names.py refused it) cannot pass
 for them: in each message's header ("Alice @mallory", small and muted, with a hover
-title), in the member list, and on @mentions (a hover title naming the display name).
+title), in the member list, on @mentions (a hover title naming the display name) and
+in desktop notifications.
 User text is still set with textContent: a name holding markup shows as text."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.e2e.pages import PASSWORD, add_messages, create_user, expect, log_in, wait_until_joined
+from tests.e2e.pages import (
+    PASSWORD,
+    add_messages,
+    create_user,
+    expect,
+    log_in,
+    send,
+    wait_for,
+    wait_until_joined,
+)
+from tests.e2e.test_mentions_in_browser import FAKE_NOTIFICATIONS, set_visibility
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -62,3 +73,22 @@ def test_messages_and_members_show_the_username_beside_the_display_name(lobby, n
     expect(members.filter(has_text="@mallory")).to_contain_text("Alice @mallory")
     expect(members.filter(has_text="@sneaky")).to_contain_text("<b>bold</b> @sneaky")
     page.screenshot(path="/tmp/names-in-room.png")
+
+
+def test_a_notification_names_the_username_beside_a_copied_display_name(lobby, new_page):
+    alice, mallory = new_page(), new_page()
+    alice.add_init_script(FAKE_NOTIFICATIONS)
+    log_in(alice, "alice", PASSWORD)
+    alice.goto(f"/rooms/{lobby.id}/")
+    wait_until_joined(alice)
+    alice.get_by_role("button", name="Enable desktop notifications").click()
+    log_in(mallory, "mallory", PASSWORD)
+    mallory.goto(f"/rooms/{lobby.id}/")
+    wait_until_joined(mallory)
+
+    set_visibility(alice, "hidden")
+    send(mallory, "@alice quick, your token")
+    wait_for(alice, lambda: alice.evaluate("window.shownNotifications.length") == 1)
+    assert alice.evaluate("window.shownNotifications")[0]["title"] == (
+        "Alice (@mallory) mentioned you in Lobby"
+    )
