@@ -23,6 +23,16 @@ def message_line(message: dict[str, Any]) -> str:
     return f"[{when}] {author}: {body}"
 
 
+def whisper_line(frame: dict[str, Any], me: str | None) -> str:
+    """`[HH:MM] *bob whispers to you*: text`, or `*you whisper to bob*` for its sender,
+    in local time; extra lines indented as in message_line."""
+    when = datetime.fromisoformat(frame["created_at"]).astimezone().strftime("%H:%M")
+    text = terminal_safe(str(frame.get("text", ""))).replace("\n", "\n        ")
+    sender, to = str(frame.get("from", "")), str(frame.get("to", ""))
+    who = f"you whisper to {to}" if sender == me else f"{sender} whispers to you"
+    return f"[{when}] *{terminal_safe(who, keep_newlines=False)}*: {text}"
+
+
 def room_line(room: dict[str, Any]) -> str:
     label = room["kind"]
     if room.get("members") and room["kind"] != "public":

@@ -22,6 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from chatclient import render
+from chatclient.comings import Comings
 from chatclient.terminal import terminal_safe
 
 BACKOFF_FIRST = 0.5
@@ -71,6 +72,9 @@ class Session:
         self.joined_before = False
         self.attempt = 0
         self.retries: set[asyncio.Task] = set()
+        self.me: str | None = None  # my username, as the server says on joining
+        self.comings: Comings | None = None  # "* bob came in" / "* bob left"
+        self.announcing: asyncio.Task | None = None
 
     async def run(self, lines: asyncio.Queue[str | None]) -> int:
         """Chat until /quit or the end of input (0), or a fatal refusal (its code)."""
@@ -83,9 +87,12 @@ class Session:
             print(terminal_safe(f"! {fatal}"), file=sys.stderr, flush=True)
             return fatal.exit_code
         finally:
-            for task in (connection, typing, *self.retries):
+            tasks = [connection, typing, *self.retries]
+            if self.announcing is not None:
+                tasks.append(self.announcing)
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(connection, typing, *self.retries, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- the connection -----------------------------------------------------------------
 
@@ -136,9 +143,16 @@ class Session:
     async def on_joined(self, ws: ClientConnection, frame: dict[str, Any]) -> None:
         if frame.get("room") != self.room_id:
             return
+        online = [name for name in frame.get("online", []) if isinstance(name, str)]
+        if isinstance(frame.get("user"), str):
+            self.me = frame["user"]
+        if self.comings is None:
+            self.comings = Comings(online, me=self.me)
+            self.announcing = asyncio.create_task(self.comings.announce(say))
+        else:
+            self.comings.update(online)  # who came and went while we were away
         if not self.joined_before:
-            online = ", ".join(frame.get("online", []))
-            say(f"* Joined {self.room_name} (room {self.room_id}); online: {online}")
+            say(f"* Joined {self.room_name} (room {self.room_id}); online: {', '.join(online)}")
         elif self.ws is None:
             say("* Reconnected.")
         self.joined_before = True
@@ -212,6 +226,19 @@ class Session:
             for line in str(frame.get("text", "")).splitlines():
                 say(f"* {line}")
 
+    async def on_presence(self, ws: ClientConnection, frame: dict[str, Any]) -> None:
+        online = frame.get("online")
+        if frame.get("room") == self.room_id and self.comings and isinstance(online, list):
+            self.comings.update(online)
+
+    async def on_whisper(self, ws: ClientConnection, frame: dict[str, Any]) -> None:
+        if frame.get("room") != self.room_id:
+            return
+        try:
+            say(render.whisper_line(frame, self.me))
+        except (KeyError, TypeError, ValueError):
+            return  # not a whisper this client can read
+
     async def on_removed(self, ws: ClientConnection, frame: dict[str, Any]) -> None:
         if frame.get("room") == self.room_id:
             raise Fatal("You are no longer a member of this room.")
@@ -221,6 +248,8 @@ class Session:
         "message": on_message,
         "error": on_error,
         "notice": on_notice,
+        "presence": on_presence,
+        "whisper": on_whisper,
         "removed": on_removed,
     }
 

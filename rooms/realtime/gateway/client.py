@@ -14,6 +14,7 @@ from django.db import DatabaseError, InterfaceError
 
 from accounts import services as account_services
 from accounts.models import User
+from chatclient.comings import Comings
 from chatclient.terminal import terminal_safe
 from rooms import access, input_checks, selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
@@ -27,6 +28,7 @@ from rooms.realtime.gateway.protocol import (
     parse_first_line,
     read_lines,
     text_line,
+    whisper_line,
 )
 from rooms.realtime.stream import RoomFollow, message_of
 
@@ -119,6 +121,9 @@ class GatewayClient:
         self.signed_in = False  # past the first line: no longer counts as pending
         self.on_signed_in = lambda: None
         self.task: asyncio.Task | None = None
+        # Text mode: "* bob came in" / "* bob left" from the room's online lists.
+        self.comings: Comings | None = None
+        self.presence_at = 0.0  # when the newest online list shown was read
 
     # --- life cycle ------------------------------------------------------------------
 
@@ -138,6 +143,8 @@ class GatewayClient:
                 asyncio.create_task(self._read_messages(lines)),
                 asyncio.create_task(self._heartbeat()),
             ]
+            if self.comings is not None:
+                workers.append(asyncio.create_task(self.comings.announce(self._send)))
             done, _ = await asyncio.wait([*workers, writing], return_when=asyncio.FIRST_COMPLETED)
             reason = self._reason(done)
         except ClientGone as gone:
@@ -262,6 +269,7 @@ class GatewayClient:
                 )
             )
         else:
+            self.comings = Comings(online, me=self.user.username)
             await self._replay(
                 f"* {self.user.username} joined {room.name} (room {room.pk}); "
                 f"online: {', '.join(online)}"
@@ -425,6 +433,26 @@ class GatewayClient:
         if self.json_mode and event["room"] == self.room.pk:
             self._send(event["frame"])
 
+    async def on_presence(self, event: dict[str, Any]) -> None:
+        """The room's online list: as it is for programs; for people, the comings and
+        goings it shows, coalesced (chatclient.comings)."""
+        if event["room"] != self.room.pk or event.get("at", 0) < self.presence_at:
+            return  # another room's, or older than a list already heard
+        self.presence_at = event.get("at", 0)
+        if self.json_mode:
+            self._send(event["frame"])
+        elif self.comings is not None:
+            self.comings.update(json.loads(event["frame"]).get("online", []))
+
+    async def on_whisper(self, event: dict[str, Any]) -> None:
+        """A whisper to or from this user in this room: the frame, or its line."""
+        if event["room"] != self.room.pk:
+            return
+        if self.json_mode:
+            self._send(event["frame"])
+        else:
+            self._send(whisper_line(json.loads(event["frame"]), self.user.username))
+
     async def on_forward(self, event: dict[str, Any]) -> None:
         # For programs: this room's updates and mutes. The user group also carries
         # other rooms' news and the notices of the user's other sockets; not those.
@@ -453,7 +481,8 @@ class GatewayClient:
         "chat.message": on_message,
         "chat.change": on_change,
         "chat.room_frame": on_room_frame,
-        "chat.presence": on_room_frame,
+        "chat.presence": on_presence,
+        "chat.whisper": on_whisper,
         "chat.forward": on_forward,
         "chat.removed": on_removed,
         "chat.close": on_close,

@@ -129,6 +129,18 @@ def text_line(message: dict[str, Any]) -> str:
     return f"[{when}] {author}: {body}"
 
 
+def whisper_line(frame: dict[str, Any], me: str) -> str:
+    """`[HH:MM] *bob whispers to you*: text` for the one it was sent to, `[HH:MM] *you
+    whisper to bob*: text` for its sender (UTC), made terminal-safe like text_line."""
+    when = datetime.fromisoformat(frame["created_at"]).strftime("%H:%M")
+    text = terminal_safe(str(frame["text"]).replace("\n", " \u21b5 "), keep_newlines=False)
+    if frame["from"] == me:
+        who = f"you whisper to {frame['to']}"
+    else:
+        who = f"{frame['from']} whispers to you"
+    return f"[{when}] *{terminal_safe(who, keep_newlines=False)}*: {text}"
+
+
 class FirstLineError(Exception):
     """The first line cannot be used; `code` and `detail` go into the error line."""
 
