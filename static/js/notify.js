@@ -3,6 +3,7 @@
 // muted this room's notifications. Permission is only ever asked for from a button
 // the reader presses, never on page load.
 import { api } from "./api.js";
+import { nameWithHandle } from "./timeline.js";
 
 const COUNT_PREFIX = /^\(\d+\) /;
 
@@ -101,9 +102,7 @@ export class Notifier {
     if (!notificationsSupported() || Notification.permission !== "granted") return;
     if (this.muteToggle.checked) return;
     const room = document.title.replace(COUNT_PREFIX, "").replace(/ · Chat$/, "");
-    // A display name is free text: say whose it is unless it is the username itself.
-    const name = message.author_name || message.author;
-    const who = name === message.author ? name : `${name} (@${message.author})`;
+    const who = nameWithHandle(message.author_name, message.author);
     const mentioned = /class="mention"[^>]*data-mention="([^"]*)"/g;
     const mentionsMe = [...(message.html || "").matchAll(mentioned)].some(
       ([, name]) => name.toLowerCase() === this.me.toLowerCase(),

@@ -27,6 +27,12 @@ function element(tag, className, text) {
   return node;
 }
 
+/** "Alice (@mallory)" for a sentence: a display name is free text, so say whose it is
+ * unless it is the username itself. */
+export function nameWithHandle(name, username) {
+  return !name || name === username ? username : `${name} (@${username})`;
+}
+
 function renderMessage(message, me) {
   const created = new Date(message.created_at);
   const item = element("article", `message kind-${message.kind}`);
@@ -237,8 +243,8 @@ export class Timeline {
     const mine = frame.from === this.me;
     const item = element("div", `whisper ${mine ? "whisper-sent" : "whisper-received"}`);
     const label = mine
-      ? `You whisper to ${frame.to_name || frame.to}`
-      : `${frame.from_name || frame.from} whispers to you`;
+      ? `You whisper to ${nameWithHandle(frame.to_name, frame.to)}`
+      : `${nameWithHandle(frame.from_name, frame.from)} whispers to you`;
     item.append(
       element("span", "whisper-label", `${label}:`),
       " ",

@@ -1,8 +1,8 @@
 """The room page names people by display name *and* @username, so a display name that
 copies someone else's (old data, from before accounts/names.py refused it) cannot pass
 for them: in each message's header ("Alice @mallory", small and muted, with a hover
-title), in the member list, on @mentions (a hover title naming the display name) and
-in desktop notifications.
+title), in the member list, on @mentions (a hover title naming the display name), in
+desktop notifications and on whispers.
 User text is still set with textContent: a name holding markup shows as text."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.pages import (
+    LIVE,
     PASSWORD,
     add_messages,
     create_user,
@@ -75,7 +76,7 @@ def test_messages_and_members_show_the_username_beside_the_display_name(lobby, n
     page.screenshot(path="/tmp/names-in-room.png")
 
 
-def test_a_notification_names_the_username_beside_a_copied_display_name(lobby, new_page):
+def test_notifications_and_whispers_name_the_username_beside_a_copied_display_name(lobby, new_page):
     alice, mallory = new_page(), new_page()
     alice.add_init_script(FAKE_NOTIFICATIONS)
     log_in(alice, "alice", PASSWORD)
@@ -92,3 +93,7 @@ def test_a_notification_names_the_username_beside_a_copied_display_name(lobby, n
     assert alice.evaluate("window.shownNotifications")[0]["title"] == (
         "Alice (@mallory) mentioned you in Lobby"
     )
+    # A whisper says whose display name it is too.
+    send(mallory, "/w alice psst")
+    whisper = alice.get_by_role("log").locator(".whisper")
+    expect(whisper).to_have_text("Alice (@mallory) whispers to you: psst", timeout=LIVE)
