@@ -91,6 +91,11 @@ async def chat(session: Session) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    from chatclient import export  # here: it uses this module's helpers
+
+    if export.wanted(argv):  # `python -m chatclient export --room ... --output ...`
+        return export.main(argv)
     args = parse_args(argv)
     try:
         token = read_token()
