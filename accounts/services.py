@@ -100,8 +100,6 @@ def token_authenticate(*, secret: str) -> User | None:
     return user
 
 
-
-
 def ticket_create(*, user: User, credential: str | None = None) -> tuple[str, int]:
     """A single-use ticket. `credential` is what made it ("session:<key>" or
     "token:<id>"): the socket it opens dies with that credential, and the ticket is
