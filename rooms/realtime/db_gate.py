@@ -35,14 +35,18 @@ def _gate() -> asyncio.Semaphore:
     return gate
 
 
+def _close_connections() -> None:
+    # Never inside a transaction someone else opened (a test's, for one).
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close()
+
+
 def _call_and_close(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return function(*args, **kwargs)
     finally:
-        # Never inside a transaction someone else opened (a test's, for one).
-        for connection in connections.all(initialized_only=True):
-            if not connection.in_atomic_block:
-                connection.close()
+        _close_connections()
 
 
 async def run(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -57,7 +61,12 @@ def in_thread(function: Callable[..., T]) -> Callable[..., Any]:
     Like Channels' database_sync_to_async, it closes stale connections around each
     call (with the PostgreSQL pool, it returns them). The call's broadcasts go into an
     events.Outbox that the event loop flushes once the call returns, so the thread is
-    free as soon as its transaction commits."""
+    free as soon as its transaction commits.
+
+    The call closes its connection itself (with the PostgreSQL pool: returns it)
+    instead of leaving that to Channels' close_old_connections, which Channels' test
+    communicator turns into a no-op: a pool connection left in a thread that then
+    ends (each event loop's executor does) is never returned, and the pool runs dry."""
 
     def collecting(*args: Any, **kwargs: Any) -> tuple[bool, Any, events.Outbox]:
         with events.outbox() as box:
@@ -65,6 +74,8 @@ def in_thread(function: Callable[..., T]) -> Callable[..., Any]:
                 return True, function(*args, **kwargs), box
             except BaseException as exc:  # what committed before the error is still sent
                 return False, exc, box
+            finally:
+                _close_connections()
 
     threaded = database_sync_to_async(collecting, thread_sensitive=False)
 
