@@ -17,10 +17,20 @@ class ChatUserAdmin(UserAdmin):
     action (moderation.user_deactivate: audited, closes its sockets and tokens now):
     is_active is read-only here and accounts are not deleted."""
 
-    list_display = ("username", "display_name", "email", "is_active", "is_staff", "date_joined")
+    list_display = (
+        "username",
+        "display_name",
+        "email",
+        "is_active",
+        "is_guest",
+        "is_staff",
+        "date_joined",
+    )
+    # Guests (rooms/guests.py) are listed with everyone; "Deactivate" removes one.
+    list_filter = ("is_guest", *UserAdmin.list_filter)
     search_fields = ("username", "display_name", "email")
     fieldsets = UserAdmin.fieldsets + (("Chat profile", {"fields": ("display_name", "bio")}),)
-    readonly_fields = ("is_active",)
+    readonly_fields = ("is_active", "is_guest")
     actions = ["deactivate"]
 
     def has_delete_permission(self, request, obj=None):

@@ -26,12 +26,17 @@ class User(AbstractUser):
     display_name_key_cased = models.CharField(
         max_length=64, blank=True, db_index=True, editable=False
     )
+    # A guest (rooms/guests.py): a name in one room open to guests, no password, no
+    # web log-in, no private rooms; deactivated once idle (CHAT_GUEST_IDLE).
+    is_guest = models.BooleanField(default=False, db_index=True)
 
     class Meta:
         indexes = [models.Index(fields=["display_name"])]
 
     @property
     def shown_name(self) -> str:
+        if self.is_guest:
+            return f"{self.display_name} (guest)"
         return self.display_name or self.username
 
     def save(self, *args, **kwargs):

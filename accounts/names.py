@@ -129,6 +129,11 @@ def _same_key(prefix: str, name: str) -> Q:
     return Q(**{f"{prefix}_key": folded}) | Q(**{f"{prefix}_key_cased": cased})
 
 
+def same_name(name: str) -> Q:
+    """Users whose username or display name is `name` or looks like it."""
+    return _same_key("username", name) | _same_key("display_name", name)
+
+
 def check_new_username(username: str) -> str:
     """The username as it will be stored (NFKC), or InvalidInput when it looks like an
     existing user's username."""
@@ -159,6 +164,9 @@ def clean_display_name(display_name: object, *, user: User | None) -> str:
     others = get_user_model().objects.filter(
         _same_key("username", display_name) | _same_key("display_name", display_name)
     )
+    # A guest's name is unique in its room only (rooms/guests.py), and a guest gone idle
+    # frees it: members never clash with guests no longer active.
+    others = others.exclude(is_guest=True, is_active=False)
     if user is not None and user.pk is not None:
         others = others.exclude(pk=user.pk)
     if others.exists():

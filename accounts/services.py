@@ -42,6 +42,8 @@ def profile_update(*, user: User, display_name: str, bio: str) -> User:
     """Change what others see of the user (the profile page and /nick). Raises
     InvalidInput as user_signup does for the display name, and for control characters
     in the bio; nothing is saved then."""
+    if user.is_guest:  # a guest's name is unique in its room (rooms/guests.py)
+        raise InvalidInput("Guests keep the name they joined with.")
     display_name = names.clean_display_name(display_name, user=user)
     if bio != user.bio:  # /nick passes the bio back as it is, whatever old data holds
         bio = clean_bio(bio)

@@ -429,5 +429,20 @@ CHAT_REPORTS_PER_HOUR = env_int("CHAT_REPORTS_PER_HOUR", 20)
 CHAT_JOIN_NOTICE_INTERVAL = env_int("CHAT_JOIN_NOTICE_INTERVAL", 3600)
 CHAT_REACTIONS_PER_MESSAGE = env_int("CHAT_REACTIONS_PER_MESSAGE", 20)  # distinct emoji
 CHAT_SOCKETS_PER_USER = env_int("CHAT_SOCKETS_PER_USER", 20)  # open sockets per user
+# Guests (rooms/guests.py): people with a name and no account, in public rooms their
+# owners opened to guests, through the TCP gateway and the old clients' socket. Off by
+# default; CHAT_GUEST_ROOMS lets a guest naming a missing room create it (off too).
+CHAT_GUESTS = env_bool("CHAT_GUESTS", False)
+CHAT_GUEST_ROOMS = env_bool("CHAT_GUEST_ROOMS", False)
+CHAT_GUEST_IDLE = env_int("CHAT_GUEST_IDLE", 24 * 3600)  # seconds offline before expiry
+CHAT_GUEST_SEND_BURST = env_int("CHAT_GUEST_SEND_BURST", 10)  # over CHAT_SEND_WINDOW
+CHAT_GUEST_NAME_MAX_LENGTH = 30
+# More paths for the old clients' socket (rooms/realtime/compat.py), comma-separated
+# and without the leading slash, e.g. "chat,mychat": where those clients expect it.
+CHAT_COMPAT_PATHS = [
+    p.strip().strip("/")
+    for p in env_str("CHAT_COMPAT_PATHS", "").split(",")
+    if p.strip().strip("/")
+]
 CHAT_TOKEN_CREATE_LIMIT = env_int("CHAT_TOKEN_CREATE_LIMIT", 30)  # per user per hour
 CHAT_TICKET_CREATE_LIMIT = env_int("CHAT_TICKET_CREATE_LIMIT", 60)  # per user per minute

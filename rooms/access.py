@@ -13,6 +13,11 @@ The decisions, for a signed-in user and a room:
 | delete | the author: the post rules and the edit window; a moderator: any time, even locked (archived: site staff only) |
 | moderate | not an owner or moderator of the room (site staff: any public room) |
 
+A guest (rooms/guests.py) reads and writes only public rooms open to guests (any other
+room is a 404 to them, like a private room) and is refused, with `forbidden`, whatever
+needs an account: private 1:1 chats, conferences, invitations, whispers, new rooms and
+name changes (`refuse_guest`).
+
 Raising the errors here (rather than answering booleans) keeps every door's answer the
 same: the API maps them to 4xx bodies, the socket to `error` frames.
 """
@@ -54,9 +59,17 @@ def room_get_visible(*, user: User, room_id: int) -> Room:
         raise RoomNotFound()
     if room.is_private and not selectors.is_member(user=user, room=room):
         raise RoomNotFound()
+    if getattr(user, "is_guest", False) and (room.is_private or not room.open_to_guests):
+        raise RoomNotFound()
     if room.viewer_banned:
         raise_banned(room=room, user=user)
     return room
+
+
+def refuse_guest(user: User, what: str) -> None:
+    """Forbidden for a guest: `what` needs an account."""
+    if getattr(user, "is_guest", False):
+        raise Forbidden(f"Guests cannot {what}; sign up for an account.")
 
 
 def raise_banned(*, room: Room, user: User) -> None:

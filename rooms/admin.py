@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.db.models import Count
 
-from rooms import moderation
+from rooms import moderation, services
 from rooms.errors import ChatError
 from rooms.models import (
     Membership,
@@ -91,11 +91,11 @@ class RoomAdmin(ThroughServices, admin.ModelAdmin):
         "is_locked",
         "is_archived",
     )
-    list_filter = ("kind", "is_locked", "is_archived", "announce_joins")
+    list_filter = ("kind", "is_locked", "is_archived", "announce_joins", "open_to_guests")
     search_fields = ("name", "slug", "topic")
     readonly_fields = ("last_seq", "last_rev", "last_message_at", "direct_key", "created")
     inlines = [MembershipInline]
-    actions = ["lock_rooms", "unlock_rooms", "archive_rooms"]
+    actions = ["lock_rooms", "unlock_rooms", "archive_rooms", "open_to_guests", "close_to_guests"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_member_count=Count("memberships"))
@@ -122,6 +122,26 @@ class RoomAdmin(ThroughServices, admin.ModelAdmin):
             queryset,
             lambda r: moderation.room_lock(room=r, by=request.user, locked=False),
             "Unlocked",
+        )
+
+    @admin.action(description="Open selected public rooms to guests", permissions=["moderate"])
+    def open_to_guests(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda r: services.room_update(room=r, by=request.user, open_to_guests=True),
+            "Opened to guests",
+        )
+
+    @admin.action(description="Close selected rooms to guests", permissions=["moderate"])
+    def close_to_guests(self, request, queryset):
+        _each(
+            self,
+            request,
+            queryset,
+            lambda r: services.room_update(room=r, by=request.user, open_to_guests=False),
+            "Closed to guests",
         )
 
     @admin.action(description="Archive selected rooms", permissions=["moderate"])

@@ -38,6 +38,7 @@ class RoomOut(Schema):
     locked: bool = False
     temporary: bool = False
     announce_joins: bool = False
+    open_to_guests: bool = False
     members: list[str] | None = None
 
 
@@ -322,6 +323,7 @@ class RoomUpdate(Schema):
     name: str | None = None
     topic: str | None = None
     announce_joins: bool | None = None
+    open_to_guests: bool | None = None
 
 
 class ReadIn(Schema):
@@ -345,8 +347,8 @@ class PrivateRoomList(Schema):
     exclude_none=True,
 )
 def room_update(request, room_id: int, payload: RoomUpdate):
-    """Rename a conference, set a room's topic or whether a public room announces first
-    joins (live for everyone in the room)."""
+    """Rename a conference, set a room's topic, whether a public room announces first
+    joins or is open to guests (live for everyone in the room)."""
     room = access.room_get_visible(user=request.auth, room_id=room_id)
     room = services.room_update(
         room=room,
@@ -354,6 +356,7 @@ def room_update(request, room_id: int, payload: RoomUpdate):
         name=payload.name,
         topic=payload.topic,
         announce_joins=payload.announce_joins,
+        open_to_guests=payload.open_to_guests,
     )
     return _room_out(room)
 

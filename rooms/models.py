@@ -36,6 +36,8 @@ class Room(models.Model):
     # Whether a public room posts "alice joined" on a first join. Rooms made in the
     # browser start with it on; rooms made through the API (scripts, bots) start quiet.
     announce_joins = models.BooleanField(default=False)
+    # Guests (rooms/guests.py) may join a public room only when its owner opened it to them.
+    open_to_guests = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["kind", "name"])]

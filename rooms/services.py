@@ -87,7 +87,7 @@ def _room_name_keys(name: str) -> tuple[str, str]:
     return names.keys(name)
 
 
-def _refuse_public_name_clash(*, name: str, exclude_pk: int | None = None) -> None:
+def refuse_public_name_clash(*, name: str, exclude_pk: int | None = None) -> None:
     """InvalidInput when an open (not archived) public room other than `exclude_pk` has
     a name equal to `name` ignoring case and look-alikes: the TR39 skeleton keys of
     usernames (accounts.names), so "dev", "DEV" and "Dеv" (a Cyrillic е) all meet
@@ -116,7 +116,7 @@ def clean_topic(topic: object) -> str:
     return " ".join(refuse_control_characters(topic, field="topic").split())
 
 
-def _unique_slug(name: str) -> str:
+def unique_slug(name: str) -> str:
     base = slugify(name)[:60] or "room"
     slug = base
     while Room.objects.filter(slug=slug).exists():
@@ -129,7 +129,11 @@ def _users_by_username(usernames: list[str]) -> list[User]:
     if not isinstance(usernames, list) or not all(isinstance(u, str) for u in usernames):
         raise InvalidInput("usernames must be a list of strings.")
     wanted = list(dict.fromkeys(u.strip() for u in usernames if u.strip()))
-    found = {u.username: u for u in User.objects.filter(username__in=wanted, is_active=True)}
+    # Guests have no private rooms: they are never found here (rooms.access).
+    found = {
+        u.username: u
+        for u in User.objects.filter(username__in=wanted, is_active=True, is_guest=False)
+    }
     unknown = [u for u in wanted if u not in found]
     if unknown:
         raise InvalidInput(f"Unknown user: {', '.join(unknown)}.")
@@ -225,11 +229,13 @@ def post_system_message(*, room: Room, body: str) -> Message:
 
 def _throttle_posting(author: User) -> None:
     """A token bucket per user: CHAT_SEND_BURST messages at once, refilled over
-    CHAT_SEND_WINDOW seconds; the socket and the API share it."""
+    CHAT_SEND_WINDOW seconds; the socket and the API share it. Guests get
+    CHAT_GUEST_SEND_BURST over the same window."""
+    burst = settings.CHAT_GUEST_SEND_BURST if author.is_guest else settings.CHAT_SEND_BURST
     try:
         ratelimit.take(
             f"send:{author.pk}",
-            burst=settings.CHAT_SEND_BURST,
+            burst=burst,
             per_seconds=settings.CHAT_SEND_WINDOW,
         )
     except ratelimit.RateLimited as exc:
@@ -325,6 +331,7 @@ def room_create(
     joins posts "alice joined" when someone joins it for the first time."""
     if kind not in (Room.Kind.PUBLIC, Room.Kind.CONFERENCE):
         raise InvalidInput("kind must be 'public' or 'conference'.")
+    access.refuse_guest(creator, "create rooms here")  # rooms.guests creates theirs
     throttle(f"rooms:{creator.pk}", limit=settings.CHAT_ROOMS_PER_HOUR, per_seconds=3600)
     others = [u for u in _users_by_username(members or []) if u.pk != creator.pk]
     if kind == Room.Kind.CONFERENCE:
@@ -337,10 +344,10 @@ def room_create(
     topic = clean_topic(topic)
     with transaction.atomic():
         if kind == Room.Kind.PUBLIC:
-            _refuse_public_name_clash(name=name)
+            refuse_public_name_clash(name=name)
         room = Room.objects.create(
             name=name,
-            slug=_unique_slug(name),
+            slug=unique_slug(name),
             kind=kind,
             topic=topic,
             creator=creator,
@@ -406,6 +413,7 @@ def direct_get_or_create(*, user: User, username: str) -> tuple[Room, bool]:
     unique direct_key decides, not a check-then-insert."""
     if not isinstance(username, str) or not username.strip():
         raise InvalidInput("username is required.")
+    access.refuse_guest(user, "start private chats")
     (other,) = _users_by_username([username])
     if other.pk == user.pk:
         raise InvalidInput("You cannot start a private chat with yourself.")
@@ -437,7 +445,7 @@ def direct_get_or_create(*, user: User, username: str) -> tuple[Room, bool]:
 def _whisper_target(*, sender: User, name: str, online: list[str]) -> User:
     """The user `name` names among those online in the room: a username first (any
     case), then a display name that only one of them has."""
-    present = User.objects.filter(username__in=online, is_active=True)
+    present = User.objects.filter(username__in=online, is_active=True, is_guest=False)
     wanted = name.strip().lstrip("@").casefold()
     by_username = [u for u in present if u.username.casefold() == wanted]
     if by_username:
@@ -463,6 +471,7 @@ def whisper_send(
     `whisper` frame by their connections joined to `room`. Returns (the stored message,
     the recipient, created); a repeated client_id stores nothing and created is False."""
     body = clean_body(body)
+    access.refuse_guest(sender, "whisper (a whisper is kept in a private 1:1 chat)")
     access.check_can_write(
         user=sender, room=room, membership=selectors.membership_get(user=sender, room=room)
     )
@@ -492,6 +501,7 @@ def room_invite(*, room: Room, by: User, usernames: list[str]) -> Room:
         raise RoomNotFound()
     if room.kind == Room.Kind.PUBLIC:
         raise InvalidInput("Public rooms need no invitation; anyone can join.")
+    access.refuse_guest(by, "invite")
     invitees = _users_by_username(usernames)
     if not invitees:
         raise InvalidInput("Name at least one user to invite.")
@@ -561,9 +571,10 @@ def room_update(
     name: str | None = None,
     topic: str | None = None,
     announce_joins: bool | None = None,
+    open_to_guests: bool | None = None,
 ) -> Room:
-    """Rename a conference, set a room's topic or whether a public room announces first
-    joins, live for everyone in it. Members of a conference may; in a public room, its
+    """Rename a conference, set a room's topic, whether a public room announces first
+    joins or is open to guests (rooms/guests.py), live for everyone in it. Members of a conference may; in a public room, its
     owner and moderators (and staff)."""
     if room.is_private and not selectors.is_member(user=by, room=room):
         raise RoomNotFound()
@@ -571,8 +582,8 @@ def room_update(
         raise InvalidInput("A private 1:1 chat cannot be renamed.")
     if room.kind == Room.Kind.PUBLIC and not access.can_moderate(user=by, room=room):
         raise Forbidden("Only the room's owner or moderators can change it.")
-    if name is None and topic is None and announce_joins is None:
-        raise InvalidInput("Give a name, a topic or announce_joins.")
+    if name is None and topic is None and announce_joins is None and open_to_guests is None:
+        raise InvalidInput("Give a name, a topic, announce_joins or open_to_guests.")
     throttle(f"room-updates:{by.pk}", limit=settings.CHAT_ROOM_UPDATES_PER_HOUR, per_seconds=3600)
     # Only what actually changes is saved and announced: a settings form re-sends all.
     fields = []
@@ -596,11 +607,22 @@ def room_update(
             room.announce_joins = announce_joins
             fields.append("announce_joins")
             changes.append("turned join notices " + ("on" if announce_joins else "off"))
+    if open_to_guests is not None:
+        if room.kind != Room.Kind.PUBLIC:
+            raise InvalidInput("Only a public room can be open to guests.")
+        if not isinstance(open_to_guests, bool):
+            raise InvalidInput("open_to_guests must be true or false.")
+        if open_to_guests != room.open_to_guests:
+            room.open_to_guests = open_to_guests
+            fields.append("open_to_guests")
+            changes.append(
+                ("opened the room to" if open_to_guests else "closed the room to") + " guests"
+            )
     if not fields:
         return room
     with transaction.atomic():
         if "name" in fields and room.kind == Room.Kind.PUBLIC and not room.is_archived:
-            _refuse_public_name_clash(name=room.name, exclude_pk=room.pk)
+            refuse_public_name_clash(name=room.name, exclude_pk=room.pk)
         Room.objects.filter(pk=room.pk).update(**{f: getattr(room, f) for f in fields})
         post_system_message(room=room, body=f"{by.username} {' and '.join(changes)}")
         events.room_updated(room_id=room.pk, room=wire.room_dict(room))

@@ -83,6 +83,7 @@ def room_detail(request, room_id: int):
             "invite_form": InviteForm(),
             "last_read_seq": membership.last_read_seq if membership is not None else "",
             "can_moderate": access.can_moderate(user=request.user, room=room),
+            "guests_enabled": settings.CHAT_GUESTS,
             "edit_window": settings.CHAT_EDIT_WINDOW,
             "muted_until": membership.muted_until if muted else None,
             "muted_reason": selectors.mute_reason(room=room, user=request.user) if muted else "",
@@ -194,9 +195,11 @@ def room_settings(request, room_id: int):
     are announced), from the room page."""
     room = _visible_or_404(request, room_id)
     name = request.POST.get("name")
-    announce = None
+    announce = open_to_guests = None
     if room.kind == room.Kind.PUBLIC:
         announce = request.POST.get("announce_joins") == "on"
+        if settings.CHAT_GUESTS:  # the box is shown only where guests may come
+            open_to_guests = request.POST.get("open_to_guests") == "on"
     try:
         services.room_update(
             room=room,
@@ -204,6 +207,7 @@ def room_settings(request, room_id: int):
             name=name if name and room.kind == room.Kind.CONFERENCE else None,
             topic=request.POST.get("topic"),
             announce_joins=announce,
+            open_to_guests=open_to_guests,
         )
     except ChatError as exc:
         messages.error(request, exc.detail)

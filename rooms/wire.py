@@ -49,6 +49,7 @@ def room_dict(room: Room, members: list[str] | None = None) -> dict[str, Any]:
         "locked": room.is_locked,
         "temporary": room.is_temporary,
         "announce_joins": room.announce_joins,
+        "open_to_guests": room.open_to_guests,
     }
     if members is not None:
         data["members"] = members

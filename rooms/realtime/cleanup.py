@@ -1,6 +1,6 @@
-"""Closing idle temporary rooms: the management command `closeidlerooms` runs it once,
-and every server process runs it every CHAT_CLEANUP_INTERVAL seconds (60) in the
-background."""
+"""Closing idle temporary rooms and expiring idle guests: the management command
+`closeidlerooms` closes rooms once, and every server process runs both every
+CHAT_CLEANUP_INTERVAL seconds (60) in the background."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from rooms import selectors, services
+from rooms import guests, selectors, services
 from rooms.realtime import presence
 
 log = logging.getLogger(__name__)
@@ -40,14 +40,36 @@ async def close_idle_rooms() -> list[int]:
     return closed
 
 
+async def expire_idle_guests() -> list[int]:
+    """Deactivate every guest offline for CHAT_GUEST_IDLE seconds (rooms/guests.py):
+    the database's last_seen picks the candidates, presence spares those connected
+    now (a guest connected for days has an old last_seen). Returns the ids expired."""
+    candidates = await database_sync_to_async(guests.idle_guests)()
+    gone = []
+    for user_id, username, room_ids in candidates:
+        online = False
+        for room_id in room_ids:
+            await presence.store().prune(room_id)
+            if username in await presence.store().online(room_id):
+                online = True
+                break
+        if not online:
+            gone.append(user_id)
+    if gone:
+        await database_sync_to_async(guests.expire)(user_ids=gone)
+        log.info("expired idle guests %s", gone)
+    return gone
+
+
 async def _run_forever() -> None:
     while True:
         # Read each time round, so a changed setting applies from the next round.
         await asyncio.sleep(settings.CHAT_CLEANUP_INTERVAL)
-        try:
-            await close_idle_rooms()
-        except Exception:
-            log.exception("closing idle rooms failed; trying again at the next interval")
+        for job in (close_idle_rooms, expire_idle_guests):
+            try:
+                await job()
+            except Exception:
+                log.exception("%s failed; trying again at the next interval", job.__name__)
 
 
 def ensure_background_loop() -> None:

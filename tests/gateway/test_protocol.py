@@ -62,6 +62,7 @@ def test_the_first_line_names_a_room_by_id_or_by_name_with_json_mode_optional():
     assert parse_first_line(b'{"token": "t", "room": 3}') == {
         "token": "t",
         "ticket": None,
+        "name": None,
         "room": 3,
         "json": False,
         "after": None,
@@ -69,6 +70,24 @@ def test_the_first_line_names_a_room_by_id_or_by_name_with_json_mode_optional():
     }
     fields = parse_first_line(b'{"token": "t", "room": "General", "json": true, "history": 999}')
     assert (fields["room"], fields["json"], fields["history"]) == ("General", True, 200)
+
+
+def test_the_first_line_may_give_a_guest_name_instead_of_a_credential():
+    fields = parse_first_line(b'{"name": "Mina", "room": "dev"}')
+    assert (fields["name"], fields["token"], fields["room"]) == ("Mina", None, "dev")
+    for line in (
+        b'{"name": "Mina", "token": "t", "room": 1}',
+        b'{"name": "M", "ticket": "t", "room": 1}',
+    ):
+        with pytest.raises(FirstLineError, match='Give one of "token", "ticket" or "name"'):
+            parse_first_line(line)
+    for line in (
+        b'{"name": "", "room": 1}',
+        b'{"name": 7, "room": 1}',
+        b'{"name": " ", "room": 1}',
+    ):
+        with pytest.raises(FirstLineError, match='"name" must be'):
+            parse_first_line(line)
 
 
 def test_a_message_reads_as_one_line():

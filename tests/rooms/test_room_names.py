@@ -85,7 +85,7 @@ def test_two_people_creating_look_alike_rooms_at_once_make_one_room(alice, bob):
     """Both pass the check before either inserts, unless the check is serialised: each
     waits (up to a second) after its check for the other to get there too."""
     meeting = threading.Barrier(2, timeout=1)
-    checked = services._refuse_public_name_clash
+    checked = services.refuse_public_name_clash
 
     def check_then_wait(**kwargs):
         checked(**kwargs)
@@ -104,7 +104,7 @@ def test_two_people_creating_look_alike_rooms_at_once_make_one_room(alice, bob):
         finally:
             close_old_connections()
 
-    with mock.patch.object(services, "_refuse_public_name_clash", check_then_wait):
+    with mock.patch.object(services, "refuse_public_name_clash", check_then_wait):
         threads = [
             threading.Thread(target=create, args=(alice, "Dev")),
             # A look-alike with another slug ("dv"): only the name check can refuse it.

@@ -16,7 +16,7 @@ from accounts import services as account_services
 from accounts.models import User
 from chatclient.comings import Comings
 from chatclient.terminal import terminal_safe
-from rooms import access, input_checks, selectors, services, wire
+from rooms import access, guests, input_checks, selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Room
 from rooms.realtime import commands, events, presence
@@ -64,6 +64,16 @@ def _redeem(ticket: str) -> User | None:
 
 
 @in_thread
+def _guest_room(room: int | str) -> int:
+    return guests.resolve_room(room=room)
+
+
+@in_thread
+def _guest_enter(name: str, room_id: int, online: list[str]) -> User:
+    return guests.enter(name=name, room_id=room_id, online=online)
+
+
+@in_thread
 def _seen(user_id: int) -> None:
     account_services.user_seen(user_id=user_id)
 
@@ -91,6 +101,22 @@ def _post(
     return wire.message_dict(message), created
 
 
+SERVER_AUTHOR = "server"
+
+
+def object_line(message: dict[str, Any]) -> str:
+    """A message as the old browser clients' object: `{"author": shown name, "body":
+    text}` (an action as "* name text", a system line from SERVER_AUTHOR). ASCII JSON:
+    no character of it can act on anything."""
+    body = "(message removed)" if message["deleted"] else message["body"]
+    author = message["author_name"] or SERVER_AUTHOR
+    if message["kind"] == "system" or message["author"] is None:
+        author = SERVER_AUTHOR
+    elif message["kind"] == "action":
+        body = f"* {author} {body}"
+    return json.dumps({"author": author, "body": body})
+
+
 class ClientGone(Exception):
     """The client is being disconnected; `reason` is logged."""
 
@@ -112,6 +138,10 @@ class GatewayClient:
         # Encoded lines for the writer task; None tells it to stop.
         self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=gateway.queue_lines)
         self.json_mode = False
+        # The old browser clients' `{"author", "body"}` objects (rooms.realtime.compat):
+        # set from the start, or on the first such object when `detect_objects` is.
+        self.objects_mode = False
+        self.detect_objects = False
         self.user: User | None = None
         self.room: Room | None = None
         self.channel: str | None = None
@@ -215,7 +245,13 @@ class GatewayClient:
             self._error(error.code, error.detail)
             return "bad first line"
         self.json_mode = fields["json"]
-        if fields["ticket"] is not None:
+        if fields["name"] is not None:
+            try:
+                self.user = await self._enter_as_guest(fields)
+            except ChatError as error:
+                self._error(error.code, error.detail)
+                return "guest refused"
+        elif fields["ticket"] is not None:
             self.user = await _redeem(fields["ticket"])
             if self.user is None:
                 self._error("unauthorized", TICKET_UNAUTHORIZED)
@@ -241,6 +277,14 @@ class GatewayClient:
             self._error(error.code, error.detail)
             return error.code
         return None
+
+    async def _enter_as_guest(self, fields: dict[str, Any]) -> User:
+        """The guest `fields["name"]` of the room named (rooms/guests.py); the room is
+        resolved (or, where allowed, created) first, to know who is online in it."""
+        room_id = await _guest_room(fields["room"])
+        online = await presence.store().online(room_id)
+        fields["room"] = room_id
+        return await _guest_enter(fields["name"], room_id, online)
 
     async def _join(self, fields: dict[str, Any]) -> None:
         await self._subscribe(events.user_group(self.user.pk))
@@ -275,17 +319,23 @@ class GatewayClient:
                 f"online: {', '.join(online)}"
             )
             for message in opening.messages:
-                await self._replay(text_line(message))
+                if self.objects_mode:
+                    await self._replay(object_line(message), raw=True)
+                else:
+                    await self._replay(text_line(message))
         await follow.settle()
 
     async def _emit(self, frame: str, live: bool) -> None:
         """A message from the room stream, in seq order: as it is in JSON mode, as a
         line in text mode. Replays may wait for the client; live lines never do."""
-        line = frame if self.json_mode else text_line(message_of(frame))
-        if live:
-            self._send(line)
+        if self.objects_mode:
+            line, raw = object_line(message_of(frame)), True
         else:
-            await self._replay(line)
+            line, raw = (frame if self.json_mode else text_line(message_of(frame))), False
+        if live:
+            self._send(line, raw=raw)
+        else:
+            await self._replay(line, raw=raw)
 
     async def _subscribe(self, group: str) -> None:
         await self.gateway.layer.group_add(group, self.channel)
@@ -398,8 +448,9 @@ class GatewayClient:
         except UnicodeDecodeError:
             raise InvalidInput("Lines must be UTF-8 text.") from None
         if not self.json_mode:
+            body = self._object_body(text) if self.objects_mode or self.detect_objects else None
             try:
-                return input_checks.check_text(text, field="The line"), None, None
+                return input_checks.check_text(body or text, field="The line"), None, None
             except input_checks.UnsafeInput as exc:
                 raise InvalidInput(str(exc)) from None
         try:
@@ -409,6 +460,23 @@ class GatewayClient:
         if not isinstance(data, dict):
             raise InvalidInput('In JSON mode each line is {"body": "...", "client_id": "..."}.')
         return data.get("body"), data.get("client_id"), data.get("reply_to")
+
+    def _object_body(self, text: str) -> str | None:
+        """The body of an old client's `{"author": ..., "body": "..."}` line (its author
+        is ignored: the connection's user is the author), switching the connection to
+        answering in such objects; None for anything else, which is plain text (a
+        person may well type "{hi}")."""
+        if not text.lstrip().startswith("{"):
+            return None
+        try:
+            data = input_checks.loads(text)
+        except input_checks.UnsafeInput:
+            return None
+        body = data.get("body") if isinstance(data, dict) else None
+        if not isinstance(body, str):
+            return None
+        self.objects_mode = True
+        return body
 
     # --- from the room -----------------------------------------------------------------
 
@@ -509,27 +577,31 @@ class GatewayClient:
 
     # --- to the client -----------------------------------------------------------------
 
-    def _terminal_line(self, line: str) -> bytes:
+    def _terminal_line(self, line: str, raw: bool = False) -> bytes:
         """A line as it goes out. In text mode it is for a terminal, and it may hold
         user text (a room name, online names, a notice, an error quoting a name): every
-        control character in it becomes U+FFFD. JSON frames are ASCII already."""
-        if not self.json_mode:
+        control character in it becomes U+FFFD. JSON frames are ASCII already. In
+        objects mode a line of the server's own is `{"author": "server", "body": line}`;
+        `raw` is a line already made for the mode (a message)."""
+        if self.objects_mode and not raw:
+            line = json.dumps({"author": SERVER_AUTHOR, "body": line})
+        elif not self.json_mode and not raw:
             line = terminal_safe(line, keep_newlines=False)
         return line.encode() + b"\n"
 
-    def _send(self, line: str) -> None:
+    def _send(self, line: str, *, raw: bool = False) -> None:
         """Queue a live line. A full queue means the client is not reading: drop it
         rather than hold lines for it (or make anyone wait)."""
         try:
-            self.queue.put_nowait(self._terminal_line(line))
+            self.queue.put_nowait(self._terminal_line(line, raw))
         except asyncio.QueueFull:
             raise ClientGone("too slow") from None
 
-    async def _replay(self, line: str) -> None:
+    async def _replay(self, line: str, *, raw: bool = False) -> None:
         """Queue a replayed line, waiting up to REPLAY_WAIT for room in the queue."""
         try:
             async with asyncio.timeout(REPLAY_WAIT):
-                await self.queue.put(self._terminal_line(line))
+                await self.queue.put(self._terminal_line(line, raw))
         except TimeoutError:
             raise ClientGone("too slow") from None
 

@@ -19,7 +19,8 @@ HISTORY_DEFAULT = 20
 READ_CHUNK = 64 * 1024
 FIRST_LINE_HELP = (
     'The first line must be JSON: {"token": "...", "room": id or "name"} '
-    '(or "ticket" from POST /api/tickets instead of "token").'
+    '(or "ticket" from POST /api/tickets instead of "token", or "name" to join as a '
+    "guest where the site and the room allow guests)."
 )
 
 
@@ -162,19 +163,29 @@ def parse_first_line(line: bytes) -> dict[str, Any]:
     json_mode = data.get("json", False)
     if not isinstance(json_mode, bool):
         raise FirstLineError("invalid", '"json" must be true or false.')
-    # A ticket (POST /api/tickets, single use) may stand in for the token.
-    token, ticket = data.get("token"), data.get("ticket")
-    if token is not None and ticket is not None:
-        raise FirstLineError("invalid", 'Give "token" or "ticket", not both.')
+    # A ticket (POST /api/tickets, single use) may stand in for the token; a name alone
+    # asks to join as a guest (rooms/guests.py), the old servers' way.
+    token, ticket, name = data.get("token"), data.get("ticket"), data.get("name")
+    if sum(value is not None for value in (token, ticket, name)) > 1:
+        raise FirstLineError("invalid", 'Give one of "token", "ticket" or "name".')
     if ticket is not None:
         if not isinstance(ticket, str) or not ticket:
             raise FirstLineError("invalid", '"ticket" must be a ticket from POST /api/tickets.')
+    elif name is not None:
+        if not isinstance(name, str) or not name.strip():
+            raise FirstLineError("invalid", '"name" must be the name to chat under.')
     elif not isinstance(token, str) or not token:
         raise FirstLineError("invalid", f'"token" is missing. {FIRST_LINE_HELP}')
     room = data.get("room")
     if isinstance(room, bool) or not isinstance(room, int | str) or room == "":
         raise FirstLineError("invalid", '"room" must be a room id or a public room name.')
-    fields: dict[str, Any] = {"token": token, "ticket": ticket, "room": room, "json": json_mode}
+    fields: dict[str, Any] = {
+        "token": token,
+        "ticket": ticket,
+        "name": name,
+        "room": room,
+        "json": json_mode,
+    }
     for name in ("after", "history"):
         value = data.get(name)
         if value is not None and (
