@@ -11,8 +11,8 @@ refused whatever needs an account), the same moderation (mute, ban, deactivate).
 Names: a guest's name may not look like (accounts/names.py: case and look-alikes) the
 username or display name of an account, nor the name of another active guest of the
 room. The same name coming back to the same room while its guest is offline is that
-guest again (the old servers had no passwords either); while it is online, the name
-is taken. A guest offline for CHAT_GUEST_IDLE seconds is deactivated (`expire_idle`),
+guest again (the old servers had no passwords either), bans included; while it is
+online, the name is taken. A guest offline for CHAT_GUEST_IDLE seconds is deactivated (`expire_idle`),
 which frees the name; its messages stay.
 """
 
@@ -28,10 +28,10 @@ from django.utils import timezone
 
 from accounts import names
 from accounts.models import User
-from rooms import selectors, services
+from rooms import access, selectors, services
 from rooms.errors import Conflict, Forbidden, InvalidInput, RoomNotFound
 from rooms.input_checks import UnsafeInput, refuse_control_characters
-from rooms.models import Membership, Room
+from rooms.models import Membership, Room, RoomBan
 
 # Account usernames cannot hold "~" (Django's validator): guests' usernames start with
 # it, so the two never meet and a guest is recognisable in every list ("~Mina").
@@ -108,16 +108,18 @@ def enter(*, name: object, room_id: int, online: list[str]) -> User:
             raise Forbidden(f"The room {room.name!r} is not open to guests.")
         if User.objects.filter(names.same_name(name), is_guest=False, is_active=True).exists():
             raise Conflict(f"The name {name!r} belongs to an account; choose another.")
+        # The room's guests: its members, and those banned from it (a ban ends the
+        # membership; the name must not come back as a fresh guest).
+        banned = RoomBan.objects.filter(room=room).values("user_id")
         same = list(
-            User.objects.filter(
-                names.same_name(name),
-                is_guest=True,
-                is_active=True,
-                memberships__room=room,
-            )
+            User.objects.filter(names.same_name(name), is_guest=True, is_active=True)
+            .filter(Q(memberships__room=room) | Q(pk__in=banned))
+            .distinct()
         )
         for guest in same:
             if guest.display_name == name and guest.username not in online:
+                if RoomBan.objects.filter(room=room, user=guest).exists():
+                    access.raise_banned(room=room, user=guest)
                 return guest  # the same guest, back
         if same:
             raise Conflict(f"The name {name!r} is taken in this room; choose another.")

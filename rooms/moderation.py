@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, User
-from rooms import changes, selectors, wire
+from rooms import access, changes, selectors, wire
 from rooms.access import can_moderate
 from rooms.errors import Forbidden, InvalidInput, RoomNotFound
 from rooms.input_checks import refuse_control_characters
@@ -65,6 +65,8 @@ def moderator_set(*, room: Room, by: User, username: str, moderator: bool) -> Me
         raise InvalidInput(f"{username} is not a member of this room.")
     if membership.role == Membership.Role.OWNER:
         raise InvalidInput("The owner's role cannot be changed.")
+    if moderator:
+        access.refuse_guest(user, "be moderators")
     with transaction.atomic():
         membership.role = Membership.Role.MODERATOR if moderator else Membership.Role.MEMBER
         membership.save(update_fields=["role"])

@@ -303,3 +303,28 @@ async def test_an_idle_guest_expires_but_never_while_connected(guests_on, lobby,
         await asyncio.sleep(0.1)
     await mina.arefresh_from_db()
     assert not mina.is_active
+
+
+async def test_a_banned_guest_is_cut_off_and_its_name_cannot_come_back(
+    guests_on, gateway, lobby, alice
+):
+    from channels.db import database_sync_to_async
+
+    from rooms import moderation
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    writer.write(b'{"name":"Mina","room":"lobby"}\n')
+    assert "joined" in await read_line(reader)
+    await database_sync_to_async(moderation.member_ban)(
+        room=lobby, by=alice, username="~Mina", reason="spam"
+    )
+    lines = []
+    while (line := await read_line(reader)) != "":
+        lines.append(line)
+    assert "! You are no longer a member of this room." in lines
+    writer.close()
+    # The same name, now offline, is the same (banned) guest.
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    writer.write(b'{"name":"Mina","room":"lobby"}\n')
+    assert await read_line(reader) == "! You are banned from this room. Reason: spam"
+    writer.close()

@@ -198,3 +198,21 @@ def test_the_admin_lists_guests_removes_one_and_opens_and_closes_rooms(client, g
     client.post(rooms, {"action": "open_to_guests", "_selected_action": [lobby.pk]})
     lobby.refresh_from_db()
     assert lobby.open_to_guests
+
+
+def test_moderation_applies_to_guests_and_a_guest_is_never_a_moderator(guests_on, lobby, alice):
+    from rooms import moderation
+
+    mina = guests.enter(name="Mina", room_id=lobby.pk, online=[])
+    with pytest.raises(Forbidden, match="Guests cannot be moderators"):
+        moderation.moderator_set(room=lobby, by=alice, username="~Mina", moderator=True)
+    moderation.member_mute(room=lobby, by=alice, username="~Mina", minutes=5, reason="calm")
+    from rooms.errors import Muted
+
+    with pytest.raises(Muted):
+        services.message_post(room=lobby, author=mina, body="let me speak")
+    moderation.member_ban(room=lobby, by=alice, username="~Mina", reason="spam")
+    from rooms.errors import Banned
+
+    with pytest.raises(Banned):
+        access.room_get_visible(user=mina, room_id=lobby.pk)
