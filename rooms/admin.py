@@ -39,6 +39,16 @@ def _each(modeladmin, request, queryset, action, done: str) -> None:
         modeladmin.message_user(request, f"{done}: {count}.", messages.SUCCESS)
 
 
+def _room_action(description: str, call, done: str):
+    """An admin action calling `call(room, by)` for each selected room (a service)."""
+
+    @admin.action(description=description, permissions=["moderate"])
+    def action(modeladmin, request, queryset):
+        _each(modeladmin, request, queryset, lambda room: call(room, request.user), done)
+
+    return action
+
+
 class ThroughServices:
     """A ModelAdmin whose rows are only viewed: no add, change or delete pages. Its
     actions (permissions=["moderate"]) call the services."""
@@ -104,55 +114,31 @@ class RoomAdmin(ThroughServices, admin.ModelAdmin):
     def member_count(self, room):
         return room._member_count
 
-    @admin.action(description="Lock selected rooms (read-only)", permissions=["moderate"])
-    def lock_rooms(self, request, queryset):
-        _each(
-            self,
-            request,
-            queryset,
-            lambda r: moderation.room_lock(room=r, by=request.user, locked=True),
-            "Locked",
-        )
-
-    @admin.action(description="Unlock selected rooms", permissions=["moderate"])
-    def unlock_rooms(self, request, queryset):
-        _each(
-            self,
-            request,
-            queryset,
-            lambda r: moderation.room_lock(room=r, by=request.user, locked=False),
-            "Unlocked",
-        )
-
-    @admin.action(description="Open selected public rooms to guests", permissions=["moderate"])
-    def open_to_guests(self, request, queryset):
-        _each(
-            self,
-            request,
-            queryset,
-            lambda r: services.room_update(room=r, by=request.user, open_to_guests=True),
-            "Opened to guests",
-        )
-
-    @admin.action(description="Close selected rooms to guests", permissions=["moderate"])
-    def close_to_guests(self, request, queryset):
-        _each(
-            self,
-            request,
-            queryset,
-            lambda r: services.room_update(room=r, by=request.user, open_to_guests=False),
-            "Closed to guests",
-        )
-
-    @admin.action(description="Archive selected rooms", permissions=["moderate"])
-    def archive_rooms(self, request, queryset):
-        _each(
-            self,
-            request,
-            queryset,
-            lambda r: moderation.room_archive(room=r, by=request.user),
-            "Archived",
-        )
+    lock_rooms = _room_action(
+        "Lock selected rooms (read-only)",
+        lambda room, by: moderation.room_lock(room=room, by=by, locked=True),
+        "Locked",
+    )
+    unlock_rooms = _room_action(
+        "Unlock selected rooms",
+        lambda room, by: moderation.room_lock(room=room, by=by, locked=False),
+        "Unlocked",
+    )
+    open_to_guests = _room_action(
+        "Open selected public rooms to guests",
+        lambda room, by: services.room_update(room=room, by=by, open_to_guests=True),
+        "Opened to guests",
+    )
+    close_to_guests = _room_action(
+        "Close selected rooms to guests",
+        lambda room, by: services.room_update(room=room, by=by, open_to_guests=False),
+        "Closed to guests",
+    )
+    archive_rooms = _room_action(
+        "Archive selected rooms",
+        lambda room, by: moderation.room_archive(room=room, by=by),
+        "Archived",
+    )
 
 
 @admin.register(Membership)
