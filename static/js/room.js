@@ -382,6 +382,7 @@ composer.addEventListener("submit", (event) => {
   // Offline, it waits in `pending` and goes out on the next join.
   socket.send({ type: "send", room: roomId, body, client_id: clientId });
   input.value = "";
+  drafts.clear();
   fitInput();
   input.focus();
 });
@@ -391,12 +392,54 @@ input.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
     event.preventDefault();
     composer.requestSubmit();
+  } else if (event.key === "ArrowUp" && !input.value && !event.altKey && !event.ctrlKey && !event.metaKey) {
+    // Up in an empty box edits your last message still in its edit window.
+    const edits = log.querySelectorAll(".message.mine [data-action=edit]");
+    const last = edits[edits.length - 1];
+    if (last) {
+      event.preventDefault();
+      last.click();
+    }
   }
 });
 input.addEventListener("input", () => {
   fitInput();
   tellTyping();
+  drafts.save();
 });
+
+// A message being written survives leaving the room and reloading: one draft per room
+// in this browser's localStorage, dropped once sent.
+const drafts = {
+  key: `chat:draft:${roomId}`,
+  save() {
+    try {
+      if (input.value) localStorage.setItem(this.key, input.value);
+      else localStorage.removeItem(this.key);
+    } catch {
+      // storage full or disabled: a draft is a convenience
+    }
+  },
+  clear() {
+    try {
+      localStorage.removeItem(this.key);
+    } catch {
+      // as above
+    }
+  },
+  restore() {
+    try {
+      const draft = localStorage.getItem(this.key);
+      if (draft && !input.value) {
+        input.value = draft;
+        fitInput();
+      }
+    } catch {
+      // as above
+    }
+  },
+};
+drafts.restore();
 
 // --- scrolling -----------------------------------------------------------------------
 
@@ -424,3 +467,5 @@ narrow.addEventListener("change", fitSide);
 
 if (openAt > 0) loadAround(openAt).finally(() => socket.connect());
 else socket.connect();
+// Ready to type when the room opens (not when it opens at a search result to read).
+if (!(openAt > 0) && !input.disabled) input.focus({ preventScroll: true });

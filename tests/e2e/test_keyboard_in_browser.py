@@ -1,0 +1,129 @@
+"""Moving around by keyboard in Chromium: the composer has the focus when a room opens,
+Ctrl+K finds rooms and people, Alt+↑/↓ step through rooms, ↑ edits your last
+message, ? lists the shortcuts, a skip link comes first, and a draft survives leaving
+the room."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.e2e.pages import LIVE, create_room, create_user, expect, send, sign_up, wait_until_joined
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def heading(page, name):
+    return page.get_by_role("heading", name=name, level=1)
+
+
+def keys_ready(page) -> None:
+    """The shortcuts' script has loaded (it shows the "Go to…" button)."""
+    expect(page.get_by_role("button", name="Go to…")).to_be_visible()
+
+
+def go_to(page, query: str) -> None:
+    keys_ready(page)
+    page.keyboard.press("Control+k")
+    box = page.get_by_role("combobox", name="Room or person")
+    expect(box).to_be_focused()
+    box.fill(query)
+
+
+@pytest.fixture
+def bob_account(transactional_db):
+    """Made before the browser starts (the ORM cannot run beside Playwright's loop)."""
+    return create_user("bob")
+
+
+def test_find_rooms_and_people_and_step_between_rooms(bob_account, new_page):
+    alice = new_page()
+    sign_up(alice, "alice")
+    create_room(alice, "Alpha")
+    alice.goto("/")
+    create_room(alice, "Beta")
+    box = alice.get_by_label("Message", exact=True)
+    expect(box).to_be_focused()  # ready to type as the room opens
+
+    go_to(alice, "alp")
+    expect(alice.get_by_role("option", name="Alpha")).to_have_attribute("aria-selected", "true")
+    alice.keyboard.press("Enter")
+    expect(heading(alice, "Alpha")).to_be_visible(timeout=LIVE)
+    wait_until_joined(alice)
+    expect(alice.get_by_label("Message", exact=True)).to_be_focused()
+
+    # Escape closes the switcher and gives the focus back.
+    go_to(alice, "nothing like this")
+    expect(alice.get_by_role("listbox", name="Matches")).to_contain_text("Nothing matches.")
+    alice.keyboard.press("Escape")
+    expect(alice.get_by_role("dialog")).to_have_count(0)
+    expect(alice.get_by_label("Message", exact=True)).to_be_focused()
+
+    # People: choosing one opens the 1:1 chat.
+    go_to(alice, "bob")
+    option = alice.get_by_role("option", name=re.compile(r"@bob\)"))
+    expect(option).to_be_visible(timeout=LIVE)
+    alice.keyboard.press("ArrowDown")  # past the rooms (none match "bob")
+    alice.keyboard.press("ArrowUp")
+    expect(option).to_have_attribute("aria-selected", "true")
+    alice.keyboard.press("Enter")
+    expect(heading(alice, "alice & bob")).to_be_visible(timeout=LIVE)
+    wait_until_joined(alice)
+
+    # Alt+↓ / Alt+↑: the room list's order (newest activity first: Beta, Alpha, ...).
+    alice.goto("/")
+    alice.get_by_role("link", name="Beta").click()
+    expect(heading(alice, "Beta")).to_be_visible(timeout=LIVE)
+    keys_ready(alice)
+    alice.keyboard.press("Alt+ArrowDown")
+    expect(heading(alice, "Alpha")).to_be_visible(timeout=LIVE)
+    keys_ready(alice)
+    alice.keyboard.press("Alt+ArrowUp")
+    expect(heading(alice, "Beta")).to_be_visible(timeout=LIVE)
+
+
+def test_a_draft_survives_leaving_the_room_and_up_edits_the_last_message(new_page):
+    alice = new_page()
+    sign_up(alice, "alice")
+    create_room(alice, "Alpha")
+    send(alice, "first version")
+    box = alice.get_by_label("Message", exact=True)
+    box.press("ArrowUp")
+    edit = alice.get_by_label("Edit message")
+    expect(edit).to_be_focused()
+    expect(edit).to_have_value("first version")
+    edit.fill("second version")
+    edit.press("Enter")
+    expect(alice.get_by_role("log").get_by_text("second version")).to_be_visible(timeout=LIVE)
+
+    box.fill("half a thought")
+    alice.goto("/")
+    alice.get_by_role("link", name="Alpha").click()
+    wait_until_joined(alice)
+    expect(alice.get_by_label("Message", exact=True)).to_have_value("half a thought")
+    send(alice, "half a thought, finished")
+    alice.reload()
+    wait_until_joined(alice)
+    expect(alice.get_by_label("Message", exact=True)).to_have_value("")
+
+
+def test_the_skip_link_comes_first_and_question_mark_lists_the_shortcuts(new_page):
+    alice = new_page()
+    sign_up(alice, "alice")
+    alice.goto("/")
+    alice.keyboard.press("Tab")
+    skip = alice.get_by_role("link", name="Skip to main content")
+    expect(skip).to_be_focused()
+    skip.press("Enter")
+    expect(alice.locator("main")).to_be_focused()
+
+    keys_ready(alice)
+    alice.get_by_role("link", name="Mentions").focus()
+    alice.keyboard.press("?")
+    dialog = alice.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("go to a room or person")
+    alice.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    expect(alice.get_by_role("link", name="Mentions")).to_be_focused()
