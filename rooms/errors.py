@@ -55,7 +55,8 @@ class RateLimitedError(ChatError):
     status = 429
 
     def __init__(self, retry_after: int):
-        super().__init__(f"Too many requests; retry after {retry_after} seconds.")
+        unit = "second" if retry_after == 1 else "seconds"
+        super().__init__(f"Too many requests; retry after {retry_after} {unit}.")
         self.retry_after = retry_after
 
 

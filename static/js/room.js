@@ -236,13 +236,27 @@ function setOnline(usernames) {
 
 /** An error frame: a refused send (it has our client_id as `ref`) comes back to the
  * box so the text is not lost; a refused join is shown where the status is. */
+const RETRY_MS_MIN = 1000;
+
 function refused(frame) {
   if (frame.code === "muted") setMuted(frame.until, frame.reason || "");
-  if (frame.ref) {
+  if (frame.ref && frame.code === "rate_limited" && pending.has(frame.ref)) {
+    // Sent too fast: the message stays on screen as "sending" and goes again, with its
+    // client_id (stored once), when the server says it may.
+    const body = pending.get(frame.ref);
+    const wait = Math.max(RETRY_MS_MIN, (Number(frame.retry_after) || 1) * 1000);
+    showError(`Sending too fast; this message goes out in ${Math.round(wait / 1000)} s.`);
+    setTimeout(() => {
+      if (pending.has(frame.ref)) socket.send({ type: "send", room: roomId, body, client_id: frame.ref });
+    }, wait);
+  } else if (frame.ref) {
+    // Refused for good (too long, muted, locked...): the text comes back to the box,
+    // after anything already there, so no refused message is ever lost.
     const body = dropPending(frame.ref);
-    if (body !== undefined && !input.value) {
-      input.value = body;
+    if (body !== undefined) {
+      input.value = input.value ? `${input.value}\n${body}` : body;
       fitInput();
+      drafts.save();
     }
     showError(frame.detail);
   } else if (!joinedNow && ["not_found", "banned", "forbidden"].includes(frame.code)) {
@@ -449,6 +463,8 @@ log.addEventListener("scroll", () => {
   if (timeline.atBottom()) {
     jumpLatest.hidden = true;
     reportRead();
+  } else {
+    jumpLatest.hidden = false; // scrolled up: the way down is always at hand
   }
 });
 jumpLatest.addEventListener("click", () => {

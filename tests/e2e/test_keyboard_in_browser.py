@@ -127,3 +127,31 @@ def test_the_skip_link_comes_first_and_question_mark_lists_the_shortcuts(new_pag
     alice.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
     expect(alice.get_by_role("link", name="Mentions")).to_be_focused()
+
+
+@pytest.fixture
+def long_room(transactional_db):
+    """A room with more history than one screen, made before the browser starts."""
+    from tests.e2e.pages import add_messages
+    from tests.factories import RoomFactory
+
+    carol = create_user("carol")
+    room = RoomFactory(name="Long", slug="long", creator=carol)
+    add_messages(room, carol, [f"old message {n}" for n in range(1, 61)])
+    return room
+
+
+def test_jump_to_latest_shows_whenever_the_reader_is_scrolled_up(long_room, new_page):
+    alice = new_page()
+    sign_up(alice, "alice")
+    alice.goto(f"/rooms/{long_room.pk}/")
+    wait_until_joined(alice)
+    log = alice.get_by_role("log")
+    expect(log.get_by_text("old message 60", exact=True)).to_be_in_viewport()
+    jump = alice.get_by_role("button", name="Jump to latest")
+    expect(jump).to_be_hidden()
+    log.evaluate("element => { element.scrollTop = element.scrollHeight / 2; }")
+    expect(jump).to_be_visible()  # no new message needed
+    jump.click()
+    expect(log.get_by_text("old message 60", exact=True)).to_be_in_viewport()
+    expect(jump).to_be_hidden()
