@@ -38,9 +38,17 @@ ALLOWED_ATTRIBUTES = {
 }
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.+-]{1,150})")
 
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).disable(
-    ["image", "heading", "lheading", "hr", "table"], ignoreInvalid=True
+_markdown = (
+    MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True})
+    .enable("linkify")
+    .disable(["image", "heading", "lheading", "hr", "table"], ignoreInvalid=True)
 )
+# Bare URLs with a scheme ("https://…", "mailto:…") become links, then pass
+# the same sanitiser as Markdown links; a bare "example.com" or e-mail address stays
+# text, as does "www.example.org" (a guess would link "file.py" or "v1.2").
+_markdown.linkify.set({"fuzzy_link": False, "fuzzy_email": False})
+for _scheme in ("ftp:", "//"):  # the sanitiser keeps http, https and mailto links only
+    _markdown.linkify.add(_scheme, None)
 
 
 def mentioned_usernames(body: str) -> set[str]:

@@ -55,6 +55,36 @@ def test_links_open_safely():
     assert 'rel="noopener noreferrer"' in html and 'target="_blank"' in html
 
 
+@pytest.mark.parametrize(
+    "body, link",
+    [
+        ("see https://example.com/a?b=1&c=2 now", "https://example.com/a?b=1&amp;c=2"),
+        ("http://example.org.", "http://example.org"),
+        ("write to mailto:team@example.com", "mailto:team@example.com"),
+        ("@alice look https://e.com", "https://e.com"),
+    ],
+)
+def test_bare_urls_with_a_scheme_become_safe_links(body, link):
+    html = render(body)
+    assert f'<a href="{link}" target="_blank" rel="noopener noreferrer">' in html
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "file.py and v1.2",
+        "www.example.org",
+        "someone@example.com",
+        "javascript:alert(1)",
+        "data:text/html,<b>x</b>",
+        "`https://in.code`",
+        "ftp://old.example.com",
+    ],
+)
+def test_nothing_else_becomes_a_link(body):
+    assert "<a " not in render(body)
+
+
 def test_mentions_are_marked_but_not_inside_code():
     html = render("hi @alice, see `@bob`")
     assert '<span class="mention" data-mention="alice">@alice</span>' in html
