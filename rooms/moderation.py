@@ -143,7 +143,8 @@ def member_ban(*, room: Room, by: User, username: str, reason: str = "") -> Room
         if membership is not None:
             membership.delete()
         _audit(by, Action.BAN, room=room, target=user, reason=reason)
-        events.membership_ended(room_id=room.pk, user_id=user.pk)
+        detail = "You were banned from this room." + (f" Reason: {reason}" if reason else "")
+        events.membership_ended(room_id=room.pk, user_id=user.pk, detail=detail)
     return ban
 
 

@@ -324,7 +324,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if room_id in self.follows:
             await self._unsubscribe(room_id)
         # Every socket of the user hears it, joined or not: room lists drop the room.
-        await self.send(text_data=wire.frame("removed", room=room_id))
+        detail = event.get("detail") or "You are no longer a member of this room."
+        await self.send(text_data=wire.frame("removed", room=room_id, detail=detail))
 
     async def chat_close(self, event: dict[str, Any]) -> None:
         await self.close(code=event.get("code", 4401))

@@ -189,9 +189,10 @@ def whisper(
         send_on_commit(user_group(user_id), event)
 
 
-def membership_ended(*, room_id: int, user_id: int) -> None:
-    """The user is no longer a member: every socket of theirs leaves the room now."""
-    send_on_commit(user_group(user_id), {"type": "chat.removed", "room": room_id})
+def membership_ended(*, room_id: int, user_id: int, detail: str = "") -> None:
+    """The user is no longer a member: every socket of theirs leaves the room now.
+    `detail` says why where it is news to them (a ban and its reason)."""
+    send_on_commit(user_group(user_id), {"type": "chat.removed", "room": room_id, "detail": detail})
 
 
 def room_updated(*, room_id: int, room: dict[str, Any]) -> None:

@@ -358,11 +358,14 @@ const socket = new RoomTransport({
       case "muted":
         setMuted(frame.until, frame.reason);
         break;
-      case "removed":
+      case "removed": {
+        // Left elsewhere, removed, or banned (then with the reason): for good.
+        const why = frame.detail || "You are no longer a member of this room.";
         joinedNow = false;
-        setStatus("You are no longer a member of this room.", "offline");
-        setBlocked("removed", "You are no longer a member of this room.");
+        setStatus(why, "offline");
+        setBlocked("removed", why);
         break;
+      }
       case "error":
         refused(frame);
         break;

@@ -321,7 +321,7 @@ async def test_a_banned_guest_is_cut_off_and_its_name_cannot_come_back(
     lines = []
     while (line := await read_line(reader)) != "":
         lines.append(line)
-    assert "! You are no longer a member of this room." in lines
+    assert "! You were banned from this room. Reason: spam" in lines
     writer.close()
     # The same name, now offline, is the same (banned) guest.
     reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)

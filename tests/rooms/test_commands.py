@@ -107,7 +107,11 @@ async def test_invite_and_leave_in_a_conference(alice, bob, carol, mallory):
     await send(a, conference.id, "/invite mallory")
     assert (await receive_type(a, "message"))["message"]["body"] == "alice invited mallory"
     await send(a, conference.id, "/leave", client_id="l")
-    assert await receive_type(a, "removed") == {"type": "removed", "room": conference.id}
+    assert await receive_type(a, "removed") == {
+        "type": "removed",
+        "room": conference.id,
+        "detail": "You are no longer a member of this room.",
+    }
     await a.disconnect()
 
 

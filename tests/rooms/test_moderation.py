@@ -137,8 +137,14 @@ async def test_moderation_takes_effect_live_on_open_sockets(room, alice, bob, ma
     await m.send_json_to({"type": "send", "room": room.id, "body": "no", "client_id": "z"})
     error = await receive_type(m, "error")
     assert error["code"] == "muted" and error["until"] and error["ref"] == "z"
-    await database_sync_to_async(moderation.member_ban)(room=room, by=alice, username="mallory")
-    assert await receive_type(m, "removed") == {"type": "removed", "room": room.id}
+    await database_sync_to_async(moderation.member_ban)(
+        room=room, by=alice, username="mallory", reason="spam"
+    )
+    assert await receive_type(m, "removed") == {
+        "type": "removed",
+        "room": room.id,
+        "detail": "You were banned from this room. Reason: spam",
+    }
     await m.send_json_to({"type": "join", "room": room.id, "after": None})
     assert (await receive_type(m, "error"))["code"] == "banned"
     staff = await database_sync_to_async(UserFactory)(username="staff", is_staff=True)

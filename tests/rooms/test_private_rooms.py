@@ -178,7 +178,11 @@ async def test_a_member_who_leaves_stops_receiving_at_once_on_every_socket(alice
     bob_socket = await connect(bob)
     await join(bob_socket, conference.id)
     await database_sync_to_async(services.room_leave)(room=conference, user=bob)
-    assert await receive_type(bob_socket, "removed") == {"type": "removed", "room": conference.id}
+    assert await receive_type(bob_socket, "removed") == {
+        "type": "removed",
+        "room": conference.id,
+        "detail": "You are no longer a member of this room.",
+    }
     await database_sync_to_async(services.message_post)(
         room=conference, author=alice, body="secret"
     )

@@ -535,7 +535,8 @@ class GatewayClient:
 
     async def on_removed(self, event: dict[str, Any]) -> None:
         if event["room"] == self.room.pk:
-            self._error("removed", "You are no longer a member of this room.")
+            detail = event.get("detail") or "You are no longer a member of this room."
+            self._error("removed", detail)
             raise ClientGone("removed from the room")
 
     async def on_close(self, event: dict[str, Any]) -> None:
