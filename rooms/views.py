@@ -180,8 +180,10 @@ def room_leave(request, room_id: int):
     try:
         if room.kind == room.Kind.DIRECT:
             services.direct_hide(room=room, user=request.user)
+            messages.success(request, f"{room.name} is hidden until someone writes in it.")
         else:
             services.room_leave(room=room, user=request.user)
+            messages.success(request, f"You left {room.name}.")
     except ChatError as exc:
         messages.error(request, exc.detail)
         return redirect("rooms:detail", room_id=room.id)
