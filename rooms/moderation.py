@@ -201,6 +201,12 @@ def message_report(*, message: Message, by: User, reason: str) -> Report:
     return report
 
 
+def bans_for_room(*, room: Room, user: User) -> list[RoomBan]:
+    """Who is banned from the room, newest first, for its owner and moderators."""
+    _require_moderator(user=user, room=room)
+    return list(room.bans.select_related("user", "by").order_by("-created", "-id")[:500])
+
+
 def audit_for_room(*, room: Room, user: User) -> list[ModerationAction]:
     """The room's audit log, for its owner and moderators (and staff)."""
     _require_moderator(user=user, room=room)

@@ -54,6 +54,17 @@ class AuditLog(Schema):
     entries: list[AuditEntry]
 
 
+class BanOut(Schema):
+    username: str
+    reason: str
+    by: str | None
+    created: datetime
+
+
+class BanList(Schema):
+    bans: list[BanOut]
+
+
 ERRORS = {400: Detail, 403: Detail, 404: Detail}
 
 
@@ -132,6 +143,23 @@ def set_moderator(request, room_id: int, payload: RoleIn):
         moderator=payload.moderator,
     )
     return Status(204, None)
+
+
+@router.get("/rooms/{room_id}/bans", response={200: BanList, **ERRORS})
+def bans(request, room_id: int):
+    """Who is banned from the room (owners and moderators): the list to unban from."""
+    found = moderation.bans_for_room(room=_room(request, room_id), user=request.auth)
+    return {
+        "bans": [
+            {
+                "username": ban.user.username,
+                "reason": ban.reason,
+                "by": ban.by.username if ban.by else None,
+                "created": ban.created,
+            }
+            for ban in found
+        ]
+    }
 
 
 @router.get("/rooms/{room_id}/audit", response={200: AuditLog, **ERRORS})

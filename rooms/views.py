@@ -83,6 +83,7 @@ def room_detail(request, room_id: int):
             "invite_form": InviteForm(),
             "last_read_seq": membership.last_read_seq if membership is not None else "",
             "can_moderate": access.can_moderate(user=request.user, room=room),
+            "my_role": membership.role if membership is not None else "",
             "guests_enabled": settings.CHAT_GUESTS,
             "edit_window": settings.CHAT_EDIT_WINDOW,
             "muted_until": membership.muted_until if muted else None,

@@ -41,14 +41,16 @@ function actionButton(text, onClick) {
 }
 
 export class MemberPanel {
-  constructor({ list, members, roomId, roomKind, me, canModerate, showError }) {
+  constructor({ list, members, roomId, roomKind, me, canModerate, isOwner, showError }) {
     this.list = list;
     this.members = members;
     this.roomId = roomId;
     this.roomKind = roomKind;
     this.me = me;
     this.canModerate = canModerate;
+    this.isOwner = isOwner;
     this.showError = showError;
+    this.bans = new BanList({ roomId, showError });
     members.addEventListener("change", () => this.render());
   }
 
@@ -83,6 +85,11 @@ export class MemberPanel {
       if (isMuted(member)) actions.append(actionButton("Unmute", () => this.unmute(member)));
       else actions.append(actionButton("Mute", () => this.mute(member)));
       if (this.roomKind === "public") actions.append(actionButton("Ban", () => this.ban(member)));
+      if (this.isOwner && member.role === "moderator") {
+        actions.append(actionButton("Remove moderator", () => this.act("moderators", { username: member.username, moderator: false })));
+      } else if (this.isOwner && member.role === "member") {
+        actions.append(actionButton("Make moderator", () => this.act("moderators", { username: member.username, moderator: true })));
+      }
       item.append(actions);
     }
     return item;
@@ -136,6 +143,67 @@ export class MemberPanel {
     });
     if (!answer) return;
     await this.act("ban", { username: member.username, reason: answer.reason.trim() });
+    await this.bans.refresh();
+  }
+}
+
+/** "Banned" in the side panel of a public room, for its owner and moderators: who is
+ * banned and why, each with "Unban". */
+class BanList {
+  constructor({ roomId, showError }) {
+    this.roomId = roomId;
+    this.showError = showError;
+    this.list = document.getElementById("ban-list");
+    if (this.list) this.refresh();
+  }
+
+  async refresh() {
+    if (!this.list) return;
+    const { ok, data } = await api("GET", `/api/rooms/${this.roomId}/bans`);
+    if (!ok) return;
+    if (!data.bans.length) {
+      this.list.replaceChildren(Object.assign(document.createElement("li"), { className: "muted", textContent: "Nobody." }));
+      return;
+    }
+    this.list.replaceChildren(
+      ...data.bans.map((ban) => {
+        const item = document.createElement("li");
+        item.append(ban.username);
+        if (ban.reason) item.append(" ", Object.assign(document.createElement("span"), { className: "muted", textContent: `(${ban.reason})` }));
+        const lift = actionButton("Unban", async () => {
+          const { ok: lifted, data: answer } = await api("POST", `/api/rooms/${this.roomId}/unban`, { username: ban.username });
+          if (!lifted) this.showError(answer.detail);
+          await this.refresh();
+        });
+        lift.setAttribute("aria-label", `Unban ${ban.username}`);
+        item.append(" ", lift);
+        return item;
+      }),
+    );
+  }
+}
+
+/** "Lock room" / "Unlock room" for moderators; the button follows the room's state as
+ * room_updated frames report it (a lock from the admin or another tab too). */
+export class LockToggle {
+  constructor({ roomId, showError }) {
+    this.roomId = roomId;
+    this.showError = showError;
+    this.button = document.getElementById("lock-toggle");
+    if (!this.button) return;
+    this.show(this.button.dataset.locked === "true");
+    this.button.addEventListener("click", () => this.toggle());
+  }
+
+  show(locked) {
+    if (!this.button) return;
+    this.locked = locked;
+    this.button.textContent = locked ? "Unlock room" : "Lock room";
+  }
+
+  async toggle() {
+    const { ok, data } = await api("POST", `/api/rooms/${this.roomId}/${this.locked ? "unlock" : "lock"}`, this.locked ? undefined : { reason: "" });
+    if (!ok) this.showError(data.detail);
   }
 }
 

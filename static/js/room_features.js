@@ -4,7 +4,7 @@
 // notifications and the title count, and the unread divider.
 import { MessageActions } from "./message_actions.js";
 import { MentionAutocomplete } from "./mentions.js";
-import { MemberPanel } from "./moderation.js";
+import { LockToggle, MemberPanel } from "./moderation.js";
 import { Notifier } from "./notify.js";
 import { RoomMembers } from "./room_members.js";
 import { UnreadMarker } from "./unread.js";
@@ -60,9 +60,11 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
       roomKind: data.roomKind,
       me,
       canModerate,
+      isOwner: data.myRole === "owner",
       showError,
     });
   }
+  const lock = new LockToggle({ roomId, showError });
   new MentionAutocomplete({
     input,
     composer,
@@ -98,6 +100,9 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
           break;
         case "presence":
           members.refreshSoon(); // someone new may have joined the room
+          break;
+        case "room_updated":
+          lock.show(Boolean(frame.room.locked));
           break;
         default:
           break;

@@ -3,6 +3,8 @@ message and mutes them; the member's browser shows both at once."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.e2e.pages import (
@@ -63,3 +65,48 @@ def test_the_owner_deletes_a_members_message_and_mutes_them_live(new_page):
     expect(box).to_be_enabled(timeout=LIVE)
     send(member, "sorry")
     expect(owner.get_by_role("log").get_by_text("sorry", exact=True)).to_be_visible(timeout=LIVE)
+
+
+def test_the_owner_appoints_a_moderator_locks_bans_and_unbans_from_the_room_page(new_page):
+    owner, member, troll = new_page(), new_page(), new_page()
+    sign_up(owner, "olga")
+    sign_up(member, "max")
+    sign_up(troll, "tom")
+    create_room(owner, "Moderated")
+    open_room_from_list(member, "Moderated")
+    open_room_from_list(troll, "Moderated")
+    members = owner.get_by_role("list", name="Members")
+    max_row = members.get_by_role("listitem").filter(has_text="max")
+    expect(max_row).to_be_visible(timeout=LIVE)
+
+    max_row.get_by_role("button", name="Make moderator").click()
+    expect(max_row).to_contain_text("moderator", timeout=LIVE)
+    expect(max_row.get_by_role("button", name="Remove moderator")).to_be_visible()
+
+    owner.get_by_role("button", name="Lock room").click()
+    expect(owner.get_by_role("button", name="Unlock room")).to_be_visible(timeout=LIVE)
+    send(member, "moderators may still post")  # max is a moderator now
+    troll.get_by_label("Message", exact=True).fill("let me in")
+    troll.get_by_role("button", name="Send").click()
+    expect(troll.get_by_text("locked", exact=False).first).to_be_visible(timeout=LIVE)
+    owner.get_by_role("button", name="Unlock room").click()
+    expect(owner.get_by_role("button", name="Lock room")).to_be_visible(timeout=LIVE)
+
+    bans = owner.get_by_role("list", name="Banned")
+    expect(bans).to_contain_text("Nobody.")
+    tom_row = members.get_by_role("listitem").filter(has_text="tom")
+    tom_row.get_by_role("button", name="Ban", exact=True).click()
+    dialog = owner.get_by_role("dialog")
+    dialog.get_by_label("Reason").fill("trolling")
+    dialog.get_by_role("button", name="Ban", exact=True).click()
+    expect(bans).to_contain_text("tom (trolling)", timeout=LIVE)
+    expect(troll.locator("#composer-blocked")).to_have_text(
+        "You were banned from this room. Reason: trolling", timeout=LIVE
+    )
+    expect(troll.get_by_label("Message", exact=True)).to_be_disabled()
+    bans.get_by_role("button", name="Unban tom").click()
+    expect(bans).to_contain_text("Nobody.", timeout=LIVE)
+
+    owner.get_by_role("link", name="Audit log").click()
+    for action in ("appoint", "lock", "unlock", "ban", "unban"):
+        expect(owner.get_by_role("main")).to_contain_text(re.compile(action, re.IGNORECASE))

@@ -173,6 +173,20 @@ def test_moderation_api_and_audit_log(api_client, members, alice, bob, carol):
 
 
 @pytest.mark.django_db
+def test_the_ban_list_is_for_moderators_and_unban_empties_it(api_client, members, bob, carol):
+    api = api_client(bob)  # a moderator of `members`
+    assert api.get(f"/api/rooms/{members.id}/bans").json() == {"bans": []}
+    assert api.post(f"/api/rooms/{members.id}/ban", {"username": "carol", "reason": "spam"})
+    [ban] = api.get(f"/api/rooms/{members.id}/bans").json()["bans"]
+    assert (ban["username"], ban["reason"], ban["by"]) == ("carol", "spam", "bob")
+    outsider = api_client(UserFactory(username="dave"))
+    assert outsider.get(f"/api/rooms/{members.id}/bans").status_code == 403
+    assert api_client(carol).get(f"/api/rooms/{members.id}/bans").status_code == 403  # banned
+    assert api.post(f"/api/rooms/{members.id}/unban", {"username": "carol"}).status_code == 204
+    assert api.get(f"/api/rooms/{members.id}/bans").json() == {"bans": []}
+
+
+@pytest.mark.django_db
 def test_admin_actions_moderate_live_and_audit(client, members, carol):
     admin_user = UserFactory(username="root", is_staff=True, is_superuser=True)
     client.force_login(admin_user)
