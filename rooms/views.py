@@ -171,6 +171,16 @@ def room_invite(request, room_id: int):
     except ChatError as exc:
         messages.error(request, exc.detail)
         return redirect("rooms:detail", room_id=room.id)
+    invited = ", ".join(form.cleaned_data["usernames"])
+    if target.pk != room.pk:
+        # A 1:1 chat stays between its two people: inviting starts a conference.
+        messages.success(
+            request,
+            f"You started a new conference with everyone from {room.name} and {invited}; "
+            f"the private chat {room.name} stays as it was.",
+        )
+    else:
+        messages.success(request, f"Invited {invited}.")
     return redirect("rooms:detail", room_id=target.id)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from rooms import selectors, services
 from rooms.models import Room
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +32,8 @@ def test_conference_form_creates_a_conference_or_shows_the_error(client, alice, 
 
 
 def test_inviting_from_a_direct_room_page_moves_to_the_new_conference(client, alice, bob, carol):
+    UserFactory(username="dave")
+    UserFactory(username="erin")
     direct, _ = services.direct_get_or_create(user=alice, username="bob")
     client.force_login(alice)
     response = client.post(f"/rooms/{direct.id}/invite/", {"usernames": "carol"})
@@ -39,6 +42,16 @@ def test_inviting_from_a_direct_room_page_moves_to_the_new_conference(client, al
     page = client.get(response.url)
     assert b'<label for="invite-input">Invite</label>' in page.content
     assert b"Leave conference" in page.content
+    # The page says what happened, and that the 1:1 chat is untouched.
+    assert (
+        "You started a new conference with everyone from alice &amp; bob and carol; "
+        "the private chat alice &amp; bob stays as it was."
+    ) in page.content.decode()
+    # Inviting into that conference says who was invited; the room's notice names all.
+    more = client.post(f"/rooms/{conference.id}/invite/", {"usernames": "dave, erin"}, follow=True)
+    assert "Invited dave, erin." in more.content.decode()
+    notice = conference.messages.filter(kind="system").order_by("-seq").first()
+    assert notice.body == "alice invited dave, erin"
 
 
 def test_bad_invitation_from_the_page_shows_the_reason(client, alice, bob):
