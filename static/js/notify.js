@@ -21,6 +21,7 @@ export class Notifier {
     this.showError = showError;
     this.unseen = 0;
     this.lastSeq = null; // messages up to here were counted (or seen)
+    this.elsewhere = new Set(); // "room:seq" of DMs and mentions in other rooms, unread
 
     permissionButton.addEventListener("click", () => this.askPermission());
     muteToggle.addEventListener("change", () => this.setMuted(muteToggle.checked));
@@ -88,9 +89,41 @@ export class Notifier {
     this.arrived(messages);
   }
 
+  /** A message in another room that is news to me: a private chat's (room_activity)
+   * or one that mentions me (mention). Counted in the title until I open that room,
+   * and a desktop notification if allowed, whether or not this tab is hidden. */
+  otherRoom(message, { mention = false } = {}) {
+    if (!message || message.author === this.me || message.kind === "system" || message.deleted) return;
+    const key = `${message.room}:${message.seq}`;
+    if (this.elsewhere.has(key)) return; // a mention in a private chat comes twice
+    this.elsewhere.add(key);
+    this.showCount();
+    if (!notificationsSupported() || Notification.permission !== "granted") return;
+    const who = nameWithHandle(message.author_name, message.author);
+    try {
+      const notification = new Notification(mention ? `${who} mentioned you` : `${who} wrote to you`, {
+        body: message.body.length > 200 ? `${message.body.slice(0, 199)}…` : message.body,
+        tag: `room-${message.room}`,
+      });
+      notification.onclick = () => {
+        window.focus();
+        window.location.assign(`/rooms/${message.room}/?at=${message.seq}`);
+      };
+    } catch {
+      // as in notify()
+    }
+  }
+
+  /** Another room was read (here or in another tab): its messages are no longer news. */
+  readElsewhere(roomId) {
+    for (const key of [...this.elsewhere]) if (key.startsWith(`${roomId}:`)) this.elsewhere.delete(key);
+    this.showCount();
+  }
+
   showCount() {
     const title = document.title.replace(COUNT_PREFIX, "");
-    document.title = this.unseen ? `(${this.unseen}) ${title}` : title;
+    const count = this.unseen + this.elsewhere.size;
+    document.title = count ? `(${count}) ${title}` : title;
   }
 
   reset() {

@@ -86,7 +86,14 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
       // `room` is an id on most frames and a Room object on room_updated; message
       // frames name theirs inside the message.
       const frameRoom = frame.room !== null && typeof frame.room === "object" ? frame.room.id : frame.room;
-      if ((frameRoom ?? frame.message?.room) !== roomId) return;
+      const where = frameRoom ?? frame.message?.room;
+      if (where !== roomId) {
+        // Other rooms reach this socket through my user group: DMs, conferences, mentions.
+        if (frame.type === "room_activity") notifier.otherRoom(frame.message);
+        else if (frame.type === "mention") notifier.otherRoom(frame.message, { mention: true });
+        else if (frame.type === "read" || frame.type === "removed") notifier.readElsewhere(where);
+        return;
+      }
       switch (frame.type) {
         case "joined":
           members.refresh();
