@@ -75,9 +75,9 @@ function showNew(messages, { scroll = false } = {}) {
     if (message.author) stoppedTyping(message.author);
     if (timeline.put(message) && message.author !== me) othersArrived = true;
   }
+  updateLoadOlder(); // first: the button sits above the messages and moves them
   if (stick || ownArrived) timeline.scrollToBottom();
   else if (othersArrived) jumpLatest.hidden = false;
-  updateLoadOlder();
   reportRead();
 }
 
@@ -470,6 +470,16 @@ log.addEventListener("scroll", () => {
     jumpLatest.hidden = false; // scrolled up: the way down is always at hand
   }
 });
+// The log's height changes after it was scrolled down (the status line, the composer,
+// notes above it settle as the room opens; a phone's toolbar comes and goes): a reader
+// at the bottom stays at the bottom, so the newest message is never cut off.
+let pinned = true;
+log.addEventListener("scroll", () => {
+  pinned = timeline.atBottom();
+}, { passive: true });
+new ResizeObserver(() => {
+  if (pinned) timeline.scrollToBottom();
+}).observe(log);
 jumpLatest.addEventListener("click", () => {
   timeline.scrollToBottom();
   jumpLatest.hidden = true;

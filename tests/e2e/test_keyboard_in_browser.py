@@ -9,7 +9,16 @@ import re
 
 import pytest
 
-from tests.e2e.pages import LIVE, create_room, create_user, expect, send, sign_up, wait_until_joined
+from tests.e2e.pages import (
+    LIVE,
+    create_room,
+    create_user,
+    expect,
+    send,
+    sign_up,
+    wait_for,
+    wait_until_joined,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -148,6 +157,8 @@ def test_jump_to_latest_shows_whenever_the_reader_is_scrolled_up(long_room, new_
     wait_until_joined(alice)
     log = alice.get_by_role("log")
     expect(log.get_by_text("old message 60", exact=True)).to_be_in_viewport()
+    # Entirely: the log is scrolled to its very end (it once stopped 35 px short).
+    wait_for(alice, lambda: log.evaluate("e => e.scrollHeight - e.scrollTop - e.clientHeight") <= 1)
     jump = alice.get_by_role("button", name="Jump to latest")
     expect(jump).to_be_hidden()
     log.evaluate("element => { element.scrollTop = element.scrollHeight / 2; }")
