@@ -6,7 +6,7 @@ import re
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 from rooms.errors import InvalidInput, MessageNotFound, RoomNotFound
@@ -63,6 +63,15 @@ def public_rooms(*, for_user: User | None = None) -> QuerySet[Room]:
     if for_user is not None:
         rooms = rooms.exclude(bans__user=for_user)
     return rooms.order_by("-last_message_at", "-id")
+
+
+def public_room_directory(*, user: User) -> QuerySet[Room]:
+    """The public rooms a user may open, for the room list: each with `member_count`
+    and `joined` (whether the user is a member). One query."""
+    return public_rooms(for_user=user).annotate(
+        member_count=Count("memberships", distinct=True),
+        joined=Exists(Membership.objects.filter(room=OuterRef("pk"), user=user)),
+    )
 
 
 def private_rooms_for_user(*, user: User) -> QuerySet[Room]:

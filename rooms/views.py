@@ -21,7 +21,7 @@ def room_list(request):
         request,
         "rooms/list.html",
         {
-            "public_rooms": selectors.public_rooms(for_user=request.user),
+            "public_rooms": selectors.public_room_directory(user=request.user),
             "private_rooms": selectors.private_room_summaries(user=request.user),
         },
     )
