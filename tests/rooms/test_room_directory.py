@@ -19,7 +19,7 @@ def test_the_room_list_shows_member_counts_and_which_rooms_are_joined(client, al
     RoomFactory(name="Other", slug="other", creator=carol)
     client.force_login(bob)
     page = client.get("/").content.decode()
-    assert "· 2 members · <span class=\"tag\">joined</span>" in page
+    assert '· 2 members · <span class="tag">joined</span>' in page
     assert "· 1 member</span>" in page
 
 
