@@ -271,7 +271,13 @@ class TestActions:
         assert not Membership.objects.filter(pk=membership.pk).exists()
         assert RoomBan.objects.filter(room=world, user=carol, by=root).exists()
         assert audit("ban", actor=root, room=world, target_user=carol) == 1
-        assert heard(channel) == [{"type": "chat.removed", "room": world.pk}]
+        assert heard(channel) == [
+            {
+                "type": "chat.removed",
+                "room": world.pk,
+                "detail": "You were banned from this room. Reason: from the admin",
+            }
+        ]
 
     def test_appointing_moderators_is_for_the_rooms_owner(self, client, world, root, bob):
         client.force_login(root)
