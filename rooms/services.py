@@ -545,8 +545,6 @@ def room_leave(*, room: Room, user: User) -> None:
         return
     if room.kind == Room.Kind.DIRECT:
         raise InvalidInput("A private 1:1 chat cannot be left.")
-    if room.kind == Room.Kind.PUBLIC and membership.role == Membership.Role.OWNER:
-        raise InvalidInput("You own this room, so you cannot leave it.")
     with transaction.atomic():
         membership.delete()
         # Registered first, so the leaver's sockets drop the room before the notice.

@@ -1,12 +1,11 @@
 """The public rooms on the room list, with member counts and "joined"; leaving a public
-room (anyone but its owner)."""
+room from its page."""
 
 from __future__ import annotations
 
 import pytest
 
 from rooms import services
-from rooms.errors import InvalidInput
 from rooms.models import Membership
 from tests.factories import RoomFactory
 
@@ -23,7 +22,7 @@ def test_the_room_list_shows_member_counts_and_which_rooms_are_joined(client, al
     assert "· 1 member</span>" in page
 
 
-def test_a_member_leaves_a_public_room_and_the_owner_cannot(client, alice, bob):
+def test_a_member_leaves_a_public_room_from_its_page(client, alice, bob):
     room = RoomFactory(name="Hall", slug="hall", creator=alice)
     services.room_join(room=room, user=bob)
     client.force_login(bob)
@@ -32,7 +31,3 @@ def test_a_member_leaves_a_public_room_and_the_owner_cannot(client, alice, bob):
     done = client.post(f"/rooms/{room.pk}/leave/", follow=True)
     assert "You left Hall." in done.content.decode()
     assert not Membership.objects.filter(room=room, user=bob).exists()
-    with pytest.raises(InvalidInput, match="You own this room"):
-        services.room_leave(room=room, user=alice)
-    client.force_login(alice)
-    assert ">Leave room</button>" not in client.get(f"/rooms/{room.pk}/").content.decode()
