@@ -14,6 +14,7 @@ from tests.e2e.pages import (
     create_room,
     create_user,
     expect,
+    message_texts,
     send,
     sign_up,
     wait_for,
@@ -97,6 +98,7 @@ def test_a_draft_survives_leaving_the_room_and_up_edits_the_last_message(new_pag
     sign_up(alice, "alice")
     create_room(alice, "Alpha")
     send(alice, "first version")
+    wait_for(alice, lambda: message_texts(alice) == ["first version"])  # stored: editable
     box = alice.get_by_label("Message", exact=True)
     box.press("ArrowUp")
     edit = alice.get_by_label("Edit message")
