@@ -124,8 +124,11 @@ export class MessageActions {
   closePickers(except = null) {
     for (const picker of this.log.querySelectorAll(".quick-reactions:not([hidden])")) {
       if (picker === except) continue;
+      const toggle = picker.parentElement.querySelector("[data-action=react]");
+      const hadFocus = picker.contains(document.activeElement);
       picker.hidden = true;
-      picker.parentElement.querySelector("[data-action=react]")?.setAttribute("aria-expanded", "false");
+      toggle?.setAttribute("aria-expanded", "false");
+      if (hadFocus) toggle?.focus(); // not lost to <body> (Escape from the picker)
     }
   }
 

@@ -177,3 +177,22 @@ def test_on_a_phone_the_header_stays_small(new_page):
     assert height <= 0.12 * 844, height  # the links and both search boxes: two short rows
     expect(phone.get_by_role("searchbox", name="Search users")).to_be_visible()
     expect(phone.get_by_role("searchbox", name="Search messages")).to_be_visible()
+
+
+def test_escape_closes_the_reaction_picker_and_returns_the_focus(new_page):
+    alice = new_page()
+    sign_up(alice, "alice")
+    create_room(alice, "Alpha")
+    send(alice, "react to me")
+    wait_for(alice, lambda: message_texts(alice) == ["react to me"])
+    post = alice.get_by_role("log").get_by_role("article").filter(has_text="react to me")
+    post.hover()
+    react = post.get_by_role("button", name="React")
+    react.focus()
+    react.press("Enter")
+    picker = post.get_by_role("group", name="Quick reactions")
+    expect(picker).to_be_visible()
+    alice.keyboard.press("Escape")
+    expect(picker).to_be_hidden()
+    expect(react).to_be_focused()  # not <body>
+    expect(react).to_have_attribute("aria-expanded", "false")
