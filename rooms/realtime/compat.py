@@ -30,6 +30,7 @@ from channels.layers import get_channel_layer
 from rooms.realtime.gateway.client import GatewayClient
 from rooms.realtime.gateway.protocol import LINE_MAX_BYTES
 from rooms.realtime.gateway.server import FIRST_LINE_TIMEOUT, QUEUE_LINES
+from rooms.realtime.gone import CLIENT_GONE
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,11 @@ class FrameWriter:
         for data in pending:
             for line in data.decode().split("\n"):
                 if line and not self.closed:
-                    await self._send({"type": "websocket.send", "text": line})
+                    try:
+                        await self._send({"type": "websocket.send", "text": line})
+                    except CLIENT_GONE as exc:  # what a TCP writer says in that case
+                        self.closed = True
+                        raise ConnectionResetError("the client closed") from exc
 
     def close(self) -> None:
         if not self.closed:

@@ -29,6 +29,7 @@ from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Message
 from rooms.realtime import cleanup, commands, events, frames, presence
 from rooms.realtime.db_gate import in_thread
+from rooms.realtime.gone import CLIENT_GONE
 from rooms.realtime.stream import RoomFollow
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,11 @@ log = logging.getLogger(__name__)
 TYPING_INTERVAL = 3.0  # seconds between typing events from one socket for one room
 MAX_ROOMS_PER_SOCKET = 200
 _CONTROL_FLOW = (StopConsumer, AcceptConnection, DenyConnection)
+
+
+class ClientClosed(Exception):
+    """The client closed while an event for it was on its way; its `websocket.disconnect`
+    is queued behind this event and cleans up. Nothing to report."""
 
 
 @in_thread
@@ -81,6 +87,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await super().dispatch(message)
         except _CONTROL_FLOW:
             raise
+        except ClientClosed:
+            log.debug("socket id=%s: %s after the client closed", self.socket_id, message["type"])
         except Exception:
             log.exception(
                 "socket id=%s: %s failed", getattr(self, "socket_id", "-"), message.get("type")
@@ -91,6 +99,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self._error("internal", "The server had a problem; it was logged.")
             except Exception:
                 log.warning("socket: could not report an internal error", exc_info=True)
+
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except CLIENT_GONE as exc:
+            raise ClientClosed from exc
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")

@@ -216,3 +216,41 @@ async def test_unknown_socket_paths_are_closed_with_4404(path):
     connected, _ = await communicator.connect()
     assert connected
     assert await communicator.receive_output(timeout=2) == {"type": "websocket.close", "code": 4404}
+
+
+async def test_an_event_for_a_client_that_just_closed_is_dropped_quietly(room, alice, bob, caplog):
+    """The client closed, its `websocket.disconnect` is still queued, and a presence
+    event for it comes first: daphne answers that send with autobahn's Disconnected
+    (the ERROR "chat.presence failed" once seen in a worker's log). The socket drops
+    the event without a word and then cleans up as usual."""
+    from autobahn.exception import Disconnected
+
+    closed = asyncio.Event()
+
+    async def like_daphne(scope, receive, send):
+        async def sending(message):
+            if closed.is_set() and message["type"] == "websocket.send":
+                raise Disconnected("Attempt to send on a closed protocol")
+            await send(message)
+
+        await application(scope, receive, sending)
+
+    token = await database_sync_to_async(__import__("tests.conftest").conftest.token_for)(alice)
+    socket = WebsocketCommunicator(
+        like_daphne, "/ws/chat/", headers=[(b"authorization", f"Bearer {token}".encode())]
+    )
+    assert (await socket.connect())[0]
+    await join(socket, room.id)
+    closed.set()
+    caplog.set_level("DEBUG", logger="rooms.realtime.consumers")
+    other = await connect(bob)
+    await join(other, room.id)  # alice's socket hears bob arrive: a presence event
+    for _ in range(50):
+        if any("after the client closed" in r.getMessage() for r in caplog.records):
+            break
+        await asyncio.sleep(0.05)
+    assert any("chat.presence after the client closed" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "WARNING")]
+    await socket.disconnect()
+    await other.disconnect()
+    assert await _offline(alice)
