@@ -377,6 +377,40 @@ def private_room_list(request):
     }
 
 
+class SidebarEntry(Schema):
+    id: int
+    name: str
+    kind: Literal["public", "direct", "conference"]
+    label: str  # what the sidebar shows: a 1:1 chat is named for the other person
+    handle: str  # that person's username ("" for other rooms)
+    unread: int
+    mentions: int
+
+
+class SidebarList(Schema):
+    rooms: list[SidebarEntry]
+
+
+@router.get("/sidebar", response=SidebarList)
+def sidebar(request):
+    """Every room I belong to with its unread and mention counts: public rooms by name,
+    then private chats and conferences by newest activity."""
+    return {
+        "rooms": [
+            {
+                "id": e["room"].id,
+                "name": e["room"].name,
+                "kind": e["room"].kind,
+                "label": e["label"],
+                "handle": e["handle"],
+                "unread": e["unread"],
+                "mentions": e["mentions"],
+            }
+            for e in selectors.sidebar_rooms(user=request.auth)
+        ]
+    }
+
+
 @router.post("/rooms/{room_id}/read", response={204: None, 400: Detail, 404: Detail})
 def room_read(request, room_id: int, payload: ReadIn):
     """Move my read position forward to `seq` (never back)."""

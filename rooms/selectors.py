@@ -120,17 +120,7 @@ def private_room_summaries(*, user: User) -> list[dict]:
         .values_list("room_id", "user__username")
     ):
         members.setdefault(room_id, []).append(username)
-    mention_counts = dict(
-        Mention.objects.filter(
-            user=user,
-            room_id__in=list(memberships),
-            room__memberships__user=user,
-            seq__gt=F("room__memberships__last_read_seq"),
-        )
-        .values("room_id")
-        .annotate(count=Count("id"))
-        .values_list("room_id", "count")
-    )
+    mention_counts = _unread_mention_counts(user=user, room_ids=list(memberships))
     return [
         {
             "room": room,
@@ -142,6 +132,65 @@ def private_room_summaries(*, user: User) -> list[dict]:
         }
         for room in rooms
     ]
+
+
+def _unread_mention_counts(*, user: User, room_ids: list[int]) -> dict[int, int]:
+    """Room id -> mentions of `user` after their read position there (one query)."""
+    return dict(
+        Mention.objects.filter(
+            user=user,
+            room_id__in=room_ids,
+            room__memberships__user=user,
+            seq__gt=F("room__memberships__last_read_seq"),
+        )
+        .values("room_id")
+        .annotate(count=Count("id"))
+        .values_list("room_id", "count")
+    )
+
+
+def sidebar_rooms(*, user: User) -> list[dict]:
+    """Every room the user belongs to (hidden private chats left out), for the sidebar:
+    public rooms by name, then private chats and conferences by newest activity, each
+    with its unread and mention counts. A 1:1 chat is named for the other person.
+    Three queries however many rooms."""
+    memberships = {
+        m.room_id: m
+        for m in Membership.objects.filter(
+            user=user, hidden=False, room__is_archived=False
+        ).select_related("room")
+    }
+    rooms = [m.room for m in memberships.values()]
+    public = sorted((r for r in rooms if r.kind == Room.Kind.PUBLIC), key=lambda r: r.name.lower())
+    private = sorted(
+        (r for r in rooms if r.kind != Room.Kind.PUBLIC),
+        key=lambda r: (r.last_message_at is not None, r.last_message_at, r.id),
+        reverse=True,
+    )
+    other_person = {
+        room_id: (username, display_name)
+        for room_id, username, display_name in Membership.objects.filter(
+            room_id__in=[r.id for r in private if r.kind == Room.Kind.DIRECT]
+        )
+        .exclude(user=user)
+        .values_list("room_id", "user__username", "user__display_name")
+    }
+    mentions = _unread_mention_counts(user=user, room_ids=list(memberships))
+
+    def entry(room: Room) -> dict:
+        label, handle = room.name, ""
+        if room.kind == Room.Kind.DIRECT and room.id in other_person:
+            handle, display_name = other_person[room.id]
+            label = display_name or handle
+        return {
+            "room": room,
+            "label": label,
+            "handle": handle,
+            "unread": max(0, room.last_seq - memberships[room.id].last_read_seq),
+            "mentions": mentions.get(room.id, 0),
+        }
+
+    return [entry(room) for room in [*public, *private]]
 
 
 def room_member_usernames(*, room: Room) -> list[str]:

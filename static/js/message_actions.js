@@ -44,7 +44,8 @@ export class MessageActions {
       if (!event.target.closest?.(".message-actions")) this.closePickers();
     });
     document.addEventListener("keydown", (event) => {
-      if (event.key === "Escape") this.closePickers();
+      // An Escape that closed a picker does nothing else (it does not mark the room read).
+      if (event.key === "Escape" && this.closePickers()) event.preventDefault();
     });
   }
 
@@ -121,7 +122,9 @@ export class MessageActions {
     return bar;
   }
 
+  /** -> whether a picker was open. */
   closePickers(except = null) {
+    let closed = false;
     for (const picker of this.log.querySelectorAll(".quick-reactions:not([hidden])")) {
       if (picker === except) continue;
       const toggle = picker.parentElement.querySelector("[data-action=react]");
@@ -129,7 +132,9 @@ export class MessageActions {
       picker.hidden = true;
       toggle?.setAttribute("aria-expanded", "false");
       if (hadFocus) toggle?.focus(); // not lost to <body> (Escape from the picker)
+      closed = true;
     }
+    return closed;
   }
 
   clicked(event) {

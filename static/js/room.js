@@ -149,6 +149,13 @@ function reportRead() {
   if (socket.send({ type: "read", room: roomId, seq: last })) readUpTo = last;
 }
 
+/** Escape: everything here is read, wherever the log is scrolled to. */
+function markAllRead() {
+  const last = timeline.lastSeq;
+  if (last !== null && last > readUpTo && socket.send({ type: "read", room: roomId, seq: last })) readUpTo = last;
+  features.markedRead();
+}
+
 // --- who is typing ----------------------------------------------------------------------
 
 const TYPING_SHOWN_MS = 5000; // the server forwards "typing" at most every 3 s
@@ -224,11 +231,20 @@ function roomChanged(room) {
   setBlocked("archived", room.archived ? "This room is archived and read-only." : null);
 }
 
+// Who is online, named as everywhere else: display name, then @username (the
+// presence frame carries usernames; display names come with the member list).
+let online = [];
 function setOnline(usernames) {
+  online = usernames;
   onlineList.replaceChildren(
-    ...usernames.map((name) => {
+    ...usernames.map((username) => {
       const item = document.createElement("li");
-      item.textContent = name === me ? `${name} (you)` : name;
+      const shown = features.members.get(username)?.display_name || username;
+      const name = Object.assign(document.createElement("span"), { className: "member-name", textContent: shown });
+      const handle = Object.assign(document.createElement("span"), { className: "handle", textContent: `@${username}` });
+      item.append(name, " ", handle);
+      if (username === me) item.append(" (you)");
+      item.title = `${shown} @${username}`;
       return item;
     }),
   );
@@ -276,6 +292,7 @@ function dropPending(clientId) {
 // --- around the conversation: actions, members, mentions, notifications, unread -------
 
 const features = roomFeatures({ root, roomId, me, log, timeline, input, composer, showError, loadOlder: fetchOlder });
+features.members.addEventListener("change", () => setOnline(online));
 if (root.dataset.mutedUntil) setMuted(root.dataset.mutedUntil, root.dataset.mutedReason);
 
 // --- the socket ----------------------------------------------------------------------
@@ -402,6 +419,13 @@ composer.addEventListener("submit", (event) => {
   drafts.clear();
   fitInput();
   input.focus();
+});
+
+// Escape marks the room read, unless something took it first (a picker, the mention
+// list, an edit box or a dialog closing).
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || event.defaultPrevented || document.querySelector("dialog[open]")) return;
+  markAllRead();
 });
 
 input.addEventListener("keydown", (event) => {

@@ -82,6 +82,12 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
   });
 
   return {
+    members,
+    /** Escape marked the room read: nothing here is news any more. */
+    markedRead() {
+      unread.dismiss();
+      notifier.reset();
+    },
     onFrame(frame) {
       // `room` is an id on most frames and a Room object on room_updated; message
       // frames name theirs inside the message.

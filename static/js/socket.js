@@ -7,6 +7,22 @@ const PING_EVERY_MS = 25000;
 const ANSWER_WITHIN_MS = 10000;
 const FINAL_CODES = new Set([4401, 4403]); // refused or signed out: retrying cannot help
 
+// Parts of a page that are not the socket's owner (the sidebar) hear every frame and
+// every (re)open of whichever socket the page has: one socket per tab carries it all.
+const watchers = new Set();
+export function watchSockets(watcher) {
+  watchers.add(watcher);
+}
+function tellWatchers(event, frame) {
+  for (const watcher of watchers) {
+    try {
+      watcher[event]?.(frame);
+    } catch (error) {
+      console.error(error); // a watcher's fault never stops the page's own handling
+    }
+  }
+}
+
 export class ChatSocket {
   constructor({ onOpen, onClose, onFrame }) {
     this.onOpen = onOpen;
@@ -41,6 +57,7 @@ export class ChatSocket {
       clearInterval(this.pingTimer);
       this.pingTimer = setInterval(() => this.ping(), PING_EVERY_MS);
       this.onOpen();
+      tellWatchers("onOpen");
     });
     ws.addEventListener("message", (event) => {
       if (ws !== this.ws) return;
@@ -56,6 +73,7 @@ export class ChatSocket {
         return;
       }
       this.onFrame(frame);
+      tellWatchers("onFrame", frame);
     });
     ws.addEventListener("close", (event) => this.closed(ws, event.code));
   }

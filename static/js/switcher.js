@@ -2,8 +2,8 @@
 // - Ctrl+K (Cmd+K on a Mac), or "Go to…" in the navigation: a switcher that finds your
 //   rooms and public rooms by name, and people by name (choosing one opens your 1:1
 //   chat with them);
-// - Alt+↑ / Alt+↓: the previous / next room, in the order of your room list (newest
-//   activity first);
+// - Alt+↑ / Alt+↓: the previous / next room, in the sidebar's order (without a
+//   sidebar, the room list's: newest activity first);
 // - ? (outside a text field): the list of shortcuts.
 // Rooms come from GET /api/rooms, people from GET /api/users: what the user may see.
 import { api } from "./api.js";
@@ -146,7 +146,7 @@ const SHORTCUTS = [
   ["Alt+↑ / Alt+↓", "previous / next room"],
   ["Enter / Shift+Enter", "send / new line"],
   ["↑ in an empty message box", "edit your last message"],
-  ["Esc", "close a dialog or picker"],
+  ["Esc", "close a dialog or picker; otherwise mark the room read"],
   ["?", "this list"],
 ];
 
@@ -168,8 +168,10 @@ function openHelp(opener) {
   form.querySelector("button").focus();
 }
 
+/** Alt+↑/↓ follow the sidebar as the reader sees it; without one, the room list's order. */
 async function step(direction) {
-  const all = await rooms();
+  const listed = [...document.querySelectorAll("#sidebar li[data-room-id]")].map((li) => ({ id: Number(li.dataset.roomId) }));
+  const all = listed.length ? listed : await rooms();
   if (!all.length) return;
   const at = all.findIndex((room) => room.id === currentRoom);
   const next = at < 0 ? (direction > 0 ? 0 : all.length - 1) : at + direction;

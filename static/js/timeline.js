@@ -33,6 +33,27 @@ export function nameWithHandle(name, username) {
   return !name || name === username ? username : `${name} (@${username})`;
 }
 
+/** Up to two initials of a name, for the generated avatar. */
+function initials(name) {
+  const words = name.replace(/^@/, "").trim().split(/\s+/).filter(Boolean);
+  const letters = words.length > 1 ? [words[0], words[words.length - 1]] : [words[0] || "?"];
+  return letters.map((word) => [...word][0].toUpperCase()).join("");
+}
+
+/** A stable hue per username: the same person has the same colour everywhere. */
+function hue(username) {
+  let hash = 0;
+  for (const char of username) hash = (hash * 31 + char.codePointAt(0)) % 360;
+  return hash;
+}
+
+function renderAvatar(name, username) {
+  const avatar = element("span", "avatar", initials(name));
+  avatar.setAttribute("aria-hidden", "true"); // the name beside it says who
+  avatar.style.setProperty("--avatar-hue", hue(username));
+  return avatar;
+}
+
 function renderMessage(message, me) {
   const created = new Date(message.created_at);
   const item = element("article", `message kind-${message.kind}`);
@@ -61,6 +82,7 @@ function renderMessage(message, me) {
     meta.append(edited);
   }
   if (message.deleted) item.classList.add("deleted");
+  if (message.author) item.append(renderAvatar(name, message.author));
   item.append(meta, renderBody(message, name));
   return item;
 }

@@ -75,6 +75,14 @@ export class UnreadMarker {
     this.button.hidden = !show;
   }
 
+  /** Escape: the reader has caught up; the divider and the button go. */
+  dismiss() {
+    this.divider()?.remove();
+    this.lastRead = this.boundary;
+    this.seen = true;
+    this.button.hidden = true;
+  }
+
   async jump() {
     this.button.disabled = true;
     try {

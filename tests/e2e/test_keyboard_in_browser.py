@@ -81,13 +81,16 @@ def test_find_rooms_and_people_and_step_between_rooms(bob_account, new_page):
     expect(heading(alice, "alice & bob")).to_be_visible(timeout=LIVE)
     wait_until_joined(alice)
 
-    # Alt+↓ / Alt+↑: the room list's order (newest activity first: Beta, Alpha, ...).
+    # Alt+↓ / Alt+↑: the sidebar's order (public rooms by name: Alpha, Beta; then bob).
     alice.goto("/")
-    alice.get_by_role("link", name="Beta").click()
+    alice.get_by_role("link", name="Alpha").click()
+    expect(heading(alice, "Alpha")).to_be_visible(timeout=LIVE)
+    keys_ready(alice)
+    alice.keyboard.press("Alt+ArrowDown")
     expect(heading(alice, "Beta")).to_be_visible(timeout=LIVE)
     keys_ready(alice)
     alice.keyboard.press("Alt+ArrowDown")
-    expect(heading(alice, "Alpha")).to_be_visible(timeout=LIVE)
+    expect(heading(alice, "alice & bob")).to_be_visible(timeout=LIVE)
     keys_ready(alice)
     alice.keyboard.press("Alt+ArrowUp")
     expect(heading(alice, "Beta")).to_be_visible(timeout=LIVE)
@@ -196,3 +199,50 @@ def test_escape_closes_the_reaction_picker_and_returns_the_focus(new_page):
     expect(picker).to_be_hidden()
     expect(react).to_be_focused()  # not <body>
     expect(react).to_have_attribute("aria-expanded", "false")
+
+
+@pytest.fixture
+def alice_behind(long_room):
+    """alice read the long room up to message 40 of 60 (before the browser starts)."""
+    from rooms import services
+    from rooms.models import Membership
+
+    alice = create_user("alice")
+    services.room_join(room=long_room, user=alice)
+    Membership.objects.filter(room=long_room, user=alice).update(last_read_seq=40)
+    return alice
+
+
+def _unread_here(page, room_id: int) -> int:
+    from tests.e2e.pages import call_api
+
+    rooms = call_api(page, "GET", "/api/sidebar").json()["rooms"]
+    return next(r["unread"] for r in rooms if r["id"] == room_id)
+
+
+def test_escape_marks_the_room_read(long_room, alice_behind, new_page):
+    from tests.e2e.pages import PASSWORD, call_api, log_in
+
+    alice, carol = new_page(), new_page()
+    log_in(alice, "alice", PASSWORD)
+    log_in(carol, "carol", PASSWORD)
+    alice.goto(f"/rooms/{long_room.pk}/")
+    wait_until_joined(alice)
+    log = alice.get_by_role("log")
+    expect(log.get_by_role("separator", name="New messages")).to_have_count(1)
+    first_unread = alice.get_by_role("button", name="Jump to first unread")
+    expect(first_unread).to_be_visible()
+    keys_ready(alice)
+    alice.keyboard.press("Escape")
+    expect(log.get_by_role("separator", name="New messages")).to_have_count(0)
+    expect(first_unread).to_be_hidden()
+
+    # Scrolled up, new messages stay unread on the server ...
+    log.evaluate("element => { element.scrollTop = 0; }")
+    alice.wait_for_timeout(300)
+    call_api(carol, "POST", f"/api/rooms/{long_room.pk}/messages", data={"body": "while away"})
+    expect(alice.get_by_role("button", name="Jump to latest")).to_be_visible(timeout=LIVE)
+    wait_for(alice, lambda: _unread_here(alice, long_room.pk) == 1)
+    # ... until Escape says the reader has caught up, wherever the log is.
+    alice.keyboard.press("Escape")
+    wait_for(alice, lambda: _unread_here(alice, long_room.pk) == 0)

@@ -20,8 +20,8 @@ def test_the_online_list_and_the_typing_line_follow_the_other_person(new_page):
     create_room(alice, "Living room")
     open_room_from_list(bob, "Living room")
 
-    expect(online_names(alice)).to_have_text(["alice (you)", "bob"], timeout=LIVE)
-    expect(online_names(bob)).to_have_text(["alice", "bob (you)"])
+    expect(online_names(alice)).to_have_text(["alice @alice (you)", "bob @bob"], timeout=LIVE)
+    expect(online_names(bob)).to_have_text(["alice @alice", "bob @bob (you)"])
     # A room made in the browser announces a first join, as a system line for both.
     for page in (alice, bob):
         expect(page.get_by_role("log").get_by_text("bob joined", exact=True)).to_be_visible(
@@ -40,4 +40,4 @@ def test_the_online_list_and_the_typing_line_follow_the_other_person(new_page):
     expect(bob.get_by_text("alice is typing…")).to_have_count(0)
 
     bob.close()
-    expect(online_names(alice)).to_have_text(["alice (you)"], timeout=LIVE)
+    expect(online_names(alice)).to_have_text(["alice @alice (you)"], timeout=LIVE)
