@@ -8,6 +8,16 @@ STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-runtime
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make run` serves the site as its users see it: DEBUG off (the site's own error pages,
+# collected and compressed static files). `make run DEBUG=true` (or DEBUG=true in the
+# environment) for development: Django's debug pages, static files read live.
+DEBUG ?= false
+# Generated on the first `make run` and kept with the checkout's .venv (git-ignored):
+# a SECRET_KEY of its own, and the defaults `make run` hands the site (RUN_ENV). The
+# environment and .env still win over every line of RUN_ENV (chatsite/settings.py).
+SECRET_KEY_FILE := $(VENV)/secret-key
+RUN_ENV := $(VENV)/run.env
+RUN_PYTHON := CHAT_DEFAULTS_FILE=$(RUN_ENV) $(BIN)/python
 
 .PHONY: run test test-postgres lint format install install-runtime migrate bench clean
 
@@ -31,8 +41,23 @@ install-runtime: $(RUN_STAMP)
 migrate: install-runtime
 	$(BIN)/python manage.py migrate --noinput
 
-run: migrate
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+$(SECRET_KEY_FILE): | $(BIN)/python
+	umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))' > $@
+
+# Plain HTTP on loopback: no HTTPS redirect and cookies without Secure (a browser or
+# client would never send a Secure cookie back over http://).
+run: install-runtime $(SECRET_KEY_FILE)
+	@printf '%s\n' \
+	  "DEBUG=$(DEBUG)" \
+	  "SECRET_KEY=$$(cat $(SECRET_KEY_FILE))" \
+	  "SECURE_SSL_REDIRECT=false" \
+	  "SECURE_COOKIES=false" \
+	  "ALLOWED_HOSTS=127.0.0.1,localhost,[::1],$(HOST)" \
+	  "CSRF_TRUSTED_ORIGINS=http://127.0.0.1:$(PORT),http://localhost:$(PORT),http://$(HOST):$(PORT)" \
+	  > $(RUN_ENV)
+	$(RUN_PYTHON) manage.py migrate --noinput
+	$(RUN_PYTHON) manage.py collectstatic --noinput --verbosity 0
+	$(RUN_PYTHON) manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
