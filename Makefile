@@ -19,7 +19,7 @@ SECRET_KEY_FILE := $(VENV)/secret-key
 RUN_ENV := $(VENV)/run.env
 RUN_PYTHON := CHAT_DEFAULTS_FILE=$(RUN_ENV) $(BIN)/python
 
-.PHONY: run test test-postgres lint format install install-runtime migrate bench clean
+.PHONY: run test test-postgres lint format install install-runtime migrate bench clean screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP) $(RUN_STAMP)
 
-install: $(STAMP)
+# axe-core for the accessibility test (tests/e2e/test_accessibility.py), from npm and
+# pinned. Without npm the test skips with the reason (fails with CI=true).
+AXE_VERSION := 4.14.1
+AXE_JS := $(VENV)/node/node_modules/axe-core/axe.min.js
+
+$(AXE_JS): | $(BIN)/python
+	@if command -v npm >/dev/null; then \
+	  npm install --no-audit --no-fund --no-save --silent --prefix $(VENV)/node axe-core@$(AXE_VERSION); \
+	else echo "npm not found: the accessibility test will skip (axe-core $(AXE_VERSION))"; fi
+
+install: $(STAMP) $(AXE_JS)
 
 install-runtime: $(RUN_STAMP)
 
@@ -64,6 +74,10 @@ test: install
 
 test-postgres: install
 	DATABASE_URL=$${DATABASE_URL_PG:-postgres://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The accessibility check, saving the room page's screenshots into docs/screenshots/.
+screenshots: install
+	SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/e2e/test_accessibility.py
 
 lint: install
 	$(BIN)/ruff check .
