@@ -17,7 +17,7 @@ DEBUG ?= false
 # environment and .env still win over every line of RUN_ENV (chatsite/settings.py).
 SECRET_KEY_FILE := $(VENV)/secret-key
 RUN_ENV := $(VENV)/run.env
-RUN_PYTHON := CHAT_DEFAULTS_FILE=$(RUN_ENV) $(BIN)/python
+RUN_PYTHON := CHAT_DEFAULTS_FILE=$(abspath $(RUN_ENV)) $(BIN)/python
 
 .PHONY: run test test-postgres lint format install install-runtime migrate bench clean screenshots
 
@@ -91,4 +91,4 @@ bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .test_db.*sqlite3*
+	rm -rf $(VENV) .pytest_cache .test_db.*sqlite3* staticfiles
