@@ -25,6 +25,16 @@ _ENV_FILE = os.environ.get("CHAT_ENV_FILE") or str(BASE_DIR / ".env")
 if os.environ.get("CHAT_ENV_FILE") and not Path(_ENV_FILE).is_file():
     raise ImproperlyConfigured(f"CHAT_ENV_FILE names {_ENV_FILE!r}, which is not a file")
 load_dotenv(_ENV_FILE, override=False)
+# Below both: defaults a launcher supplies for what neither sets. `make run` writes one
+# (.venv/run.env: DEBUG off, a per-checkout SECRET_KEY, plain-HTTP cookies), so a fresh
+# clone serves the site as its users see it with no setup.
+_DEFAULTS_FILE = os.environ.get("CHAT_DEFAULTS_FILE")
+if _DEFAULTS_FILE:
+    if not Path(_DEFAULTS_FILE).is_file():
+        raise ImproperlyConfigured(
+            f"CHAT_DEFAULTS_FILE names {_DEFAULTS_FILE!r}, which is not a file"
+        )
+    load_dotenv(_DEFAULTS_FILE, override=False)
 
 
 def env_str(name: str, default: str) -> str:
@@ -397,8 +407,9 @@ CONTENT_SECURITY_POLICY = {
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-    SESSION_COOKIE_SECURE = True
-    CSRF_COOKIE_SECURE = True
+    # Off only for plain HTTP on loopback (`make run`): a Secure cookie never comes back
+    # over http://, so neither log-in nor a form would work there.
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
