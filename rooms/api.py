@@ -332,6 +332,8 @@ class ReadIn(Schema):
 
 class PrivateRoomOut(Schema):
     room: RoomOut
+    label: str  # what to call it: a 1:1 chat is named for the other person
+    handle: str  # that person's username ("" for a conference)
     unread: int
     mentions: int
     last_message: MessageOut | None
@@ -368,6 +370,8 @@ def private_room_list(request):
         "rooms": [
             {
                 "room": wire.room_dict(s["room"], s["members"]),
+                "label": s["label"],
+                "handle": s["handle"],
                 "unread": s["unread"],
                 "mentions": s["mentions"],
                 "last_message": wire.message_dict(s["last_message"]) if s["last_message"] else None,

@@ -91,6 +91,28 @@ def _first_line(message: Message | None) -> str:
     return line if len(line) <= 120 else line[:119] + "…"
 
 
+def _label(room: Room, other: tuple[str, str] | None) -> dict[str, str]:
+    """What a room is called to one member: a 1:1 chat is named for the other person
+    (display name, then @username beside it), every other room by its name."""
+    if room.kind == Room.Kind.DIRECT and other is not None:
+        return {"label": other[0], "handle": other[1]}
+    return {"label": room.name, "handle": ""}
+
+
+def room_label(*, room: Room, user: User) -> dict[str, str]:
+    other = None
+    if room.kind == Room.Kind.DIRECT:
+        other = (
+            Membership.objects.filter(room=room)
+            .exclude(user=user)
+            .values_list("user__display_name", "user__username")
+            .first()
+        )
+        if other is not None:
+            other = (other[0] or other[1], other[1])
+    return _label(room, other)
+
+
 def private_room_summaries(*, user: User) -> list[dict]:
     """The user's private chats and conferences for the list: newest activity first,
     with the last message and the unread count (messages after the read position).
@@ -114,15 +136,19 @@ def private_room_summaries(*, user: User) -> list[dict]:
         ).select_related("author")
     }
     members = {}
-    for room_id, username in (
+    labels = {}
+    for room_id, username, display_name in (
         Membership.objects.filter(room_id__in=[r.id for r in rooms])
         .order_by("user__username")
-        .values_list("room_id", "user__username")
+        .values_list("room_id", "user__username", "user__display_name")
     ):
         members.setdefault(room_id, []).append(username)
+        if username != user.username:
+            labels[room_id] = (display_name or username, username)
     mention_counts = _unread_mention_counts(user=user, room_ids=list(memberships))
     return [
         {
+            **_label(room, labels.get(room.id)),
             "room": room,
             "members": members.get(room.id, []),
             "mentions": mention_counts.get(room.id, 0),
@@ -168,7 +194,7 @@ def sidebar_rooms(*, user: User) -> list[dict]:
         reverse=True,
     )
     other_person = {
-        room_id: (username, display_name)
+        room_id: (display_name or username, username)
         for room_id, username, display_name in Membership.objects.filter(
             room_id__in=[r.id for r in private if r.kind == Room.Kind.DIRECT]
         )
@@ -178,14 +204,9 @@ def sidebar_rooms(*, user: User) -> list[dict]:
     mentions = _unread_mention_counts(user=user, room_ids=list(memberships))
 
     def entry(room: Room) -> dict:
-        label, handle = room.name, ""
-        if room.kind == Room.Kind.DIRECT and room.id in other_person:
-            handle, display_name = other_person[room.id]
-            label = display_name or handle
         return {
             "room": room,
-            "label": label,
-            "handle": handle,
+            **_label(room, other_person.get(room.id)),
             "unread": max(0, room.last_seq - memberships[room.id].last_read_seq),
             "mentions": mentions.get(room.id, 0),
         }

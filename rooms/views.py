@@ -79,6 +79,7 @@ def room_detail(request, room_id: int):
         "rooms/detail.html",
         {
             "room": room,
+            "name": selectors.room_label(room=room, user=request.user),
             "members": selectors.room_member_usernames(room=room) if room.is_private else None,
             "invite_form": InviteForm(),
             "last_read_seq": membership.last_read_seq if membership is not None else "",

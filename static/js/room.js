@@ -219,8 +219,11 @@ function setMuted(until, reason) {
 }
 
 function roomChanged(room) {
-  heading.textContent = room.name;
-  document.title = `${room.name} · Chat`;
+  if (room.kind !== "direct") {
+    // A 1:1 chat is titled with the other person's name, which no room update changes.
+    heading.textContent = room.name;
+    document.title = `${room.name} · Chat`;
+  }
   let topic = root.querySelector(".room-head .topic");
   if (room.topic && !topic) {
     topic = document.createElement("p");

@@ -31,12 +31,13 @@ function render(entries) {
     return;
   }
   list.replaceChildren(
-    ...entries.map(({ room, unread, mentions, last_message: last }) => {
+    ...entries.map(({ room, label, handle, unread, mentions, last_message: last }) => {
       const li = document.createElement("li");
       li.dataset.roomId = room.id;
       const link = document.createElement("a");
       link.href = `/rooms/${room.id}/`;
-      link.textContent = room.name;
+      link.textContent = label || room.name; // a 1:1 chat: the other person's name
+      if (handle) link.title = `@${handle}`;
       li.append(link);
       if (unread) li.append(" ", badge("badge", `${unread}`, `${unread} unread`));
       if (mentions) {

@@ -46,7 +46,7 @@ def test_a_mention_is_autocompleted_highlighted_counted_and_listed(new_page):
     expect(mention).to_have_text("@alice")
     expect(mention).not_to_have_class(re.compile(r"\bmention-me\b"))  # not bob's name
 
-    entry = alice.locator("#private-rooms > li").filter(has_text="alice & bob")
+    entry = alice.locator("#private-rooms > li").filter(has=alice.locator('a[title="@bob"]'))
     expect(entry.get_by_role("img", name="1 mention")).to_be_visible(timeout=LIVE)
     expect(entry.get_by_role("img", name="1 unread")).to_be_visible()
 
