@@ -13,6 +13,9 @@ RUN pip install .
 COPY . .
 # collectstatic needs settings but no database or secrets of production.
 RUN DEBUG=false SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput
+# MEDIA_ROOT (uploaded avatars), owned by the user the server runs as: a new named
+# volume mounted here (docker-compose.yml) takes this ownership.
+RUN mkdir -p /app/media && chown chat:chat /app/media
 USER chat
 EXPOSE 8000
 # No --proxy-headers: daphne would take the left-most X-Forwarded-For entry, which any

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from ninja import Router, Schema, Status
 
-from accounts import login_throttle, ratelimit, selectors, services
+from accounts import avatars, login_throttle, ratelimit, selectors, services
 from chatsite.client_address import client_address
 from rooms.errors import InvalidInput, RateLimitedError
 
@@ -31,6 +31,13 @@ class TicketOut(Schema):
 class UserOut(Schema):
     username: str
     display_name: str
+    # GET it with the same credentials (token or session): a 128x128 PNG. Null when
+    # the user has none (clients draw initials).
+    avatar_url: str | None = None
+
+    @staticmethod
+    def resolve_avatar_url(user) -> str | None:
+        return avatars.url(user)
 
 
 class UserList(Schema):

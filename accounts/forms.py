@@ -82,10 +82,20 @@ class ThrottledAdminLoginForm(StorableTextMixin, LoginThrottleMixin, AdminAuthen
 class ProfileForm(StorableTextMixin, forms.Form):
     display_name = forms.CharField(label="Display name", max_length=80, required=False)
     bio = forms.CharField(label="Bio", max_length=1000, required=False, widget=forms.Textarea)
+    # Judged by services.avatar_set from its bytes alone; `accept` only helps the picker.
+    avatar = forms.FileField(
+        label="Avatar",
+        required=False,
+        help_text="A PNG, JPEG, GIF or WebP image; it is shown cropped to a square.",
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"}),
+    )
+    remove_avatar = forms.BooleanField(label="Remove avatar", required=False)
 
     def __init__(self, *args, user: User | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user  # whose profile: their own names are theirs to keep
+        if user is None or not user.avatar:
+            del self.fields["remove_avatar"]  # nothing to remove
 
     def clean_display_name(self):
         value = self.cleaned_data["display_name"]
@@ -93,6 +103,12 @@ class ProfileForm(StorableTextMixin, forms.Form):
 
     def clean_bio(self):
         return _name_check(services.clean_bio, self.cleaned_data["bio"])
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("avatar") and cleaned.get("remove_avatar"):
+            self.add_error("avatar", "Upload a new avatar or remove the current one, not both.")
+        return cleaned
 
 
 class TokenForm(StorableTextMixin, forms.Form):

@@ -29,6 +29,9 @@ class User(AbstractUser):
     # A guest (rooms/guests.py): a name in one room open to guests, no password, no
     # web log-in, no private rooms; deactivated once idle (CHAT_GUEST_IDLE).
     is_guest = models.BooleanField(default=False, db_index=True)
+    # A square PNG thumbnail made by accounts.avatars from an upload, under a name the
+    # site generates (services.avatar_set); served by accounts.views.avatar.
+    avatar = models.ImageField(upload_to="avatars/", blank=True, editable=False)
 
     class Meta:
         indexes = [models.Index(fields=["display_name"])]

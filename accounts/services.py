@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import timedelta
 from importlib import import_module
@@ -10,14 +11,17 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import names
+from accounts import avatars, names
 from accounts.models import ApiToken, Block, User, WebSocketTicket
 from rooms.errors import InvalidInput
 from rooms.input_checks import refuse_control_characters
 from rooms.realtime import connections
+
+logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "cst_"
 BIO_MAX_LENGTH = 1000
@@ -61,6 +65,55 @@ def clean_bio(bio: object) -> str:
     if len(bio) > BIO_MAX_LENGTH:
         raise InvalidInput(f"bio must be at most {BIO_MAX_LENGTH} characters.")
     return refuse_control_characters(bio, field="bio")
+
+
+def avatar_set(*, user: User, upload) -> User:
+    """Make the uploaded image the user's avatar: a 128x128 PNG drawn from it, stored
+    under a generated name (accounts/avatars.py says what is taken). Raises
+    InvalidInput, with nothing stored or changed, for anything that is not an accepted
+    image. The previous avatar's file goes once the change has committed."""
+    thumbnail = avatars.make_thumbnail(upload)  # before any write
+    if user.is_guest:
+        raise InvalidInput("Guests have no avatar.")
+    user.avatar.save(
+        f"{user.pk}-{secrets.token_hex(8)}.png", ContentFile(thumbnail.content), save=False
+    )
+    try:
+        _replace_avatar(user=user, name=user.avatar.name)
+    except Exception:
+        _delete_file(user.avatar.name)
+        user.refresh_from_db(fields=["avatar"])
+        raise
+    return user
+
+
+def avatar_remove(*, user: User) -> User:
+    """Back to the initials: the avatar's file goes once the change has committed."""
+    _replace_avatar(user=user, name="")
+    return user
+
+
+def _replace_avatar(*, user: User, name: str) -> None:
+    with transaction.atomic():
+        # The stored name, read under lock: two uploads at once each delete the file
+        # the other replaced, never one still in use.
+        previous = (
+            User.objects.select_for_update()
+            .filter(pk=user.pk)
+            .values_list("avatar", flat=True)
+            .first()
+        )
+        user.avatar.name = name
+        user.save(update_fields=["avatar"])
+        if previous and previous != name:
+            transaction.on_commit(lambda: _delete_file(previous))
+
+
+def _delete_file(name: str) -> None:
+    try:
+        User._meta.get_field("avatar").storage.delete(name)
+    except OSError:  # a file already gone, or a full disk: not the user's problem
+        logger.warning("could not delete avatar file %s", name, exc_info=True)
 
 
 def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("users/", views.user_search, name="search"),
     path("users/<str:username>/", views.profile, name="profile"),
     path("users/<str:username>/block/", views.block_toggle, name="block"),
+    path("avatar/<str:username>/", views.avatar, name="avatar"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/done/",

@@ -4,12 +4,15 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
-from django.views.decorators.http import require_POST
+from django.utils.cache import get_conditional_response
+from django.views.decorators.http import require_POST, require_safe
 
-from accounts import login_throttle, ratelimit, selectors, services
+from accounts import avatars, login_throttle, ratelimit, selectors, services
 from accounts.forms import ProfileForm, SignupForm, ThrottledLoginForm, TokenForm
 from accounts.models import User
 from chatsite.client_address import client_address
@@ -58,24 +61,53 @@ def profile_edit(request):
     user = request.user
     form = ProfileForm(
         request.POST or None,
+        request.FILES or None,
         user=user,
         initial={"display_name": user.display_name, "bio": user.bio},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.profile_update(user=user, **form.cleaned_data)
-        except ChatError as exc:  # a look-alike name taken since the form was checked
-            form.add_error(None, exc.detail)
-        else:
-            messages.success(request, "Profile saved.")
-            return redirect("accounts:profile", username=user.username)
+    if request.method == "POST" and form.is_valid() and _save_profile(user, form):
+        messages.success(request, "Profile saved.")
+        return redirect("accounts:profile", username=user.username)
     tokens = user.api_tokens.all()
     new_token = request.session.pop("new_token", None)
     return render(
         request,
         "accounts/profile_edit.html",
-        {"form": form, "tokens": tokens, "token_form": TokenForm(), "new_token": new_token},
+        {
+            "form": form,
+            "tokens": tokens,
+            "token_form": TokenForm(),
+            "new_token": new_token,
+            "avatar": _avatar_context(user),
+        },
     )
+
+
+def _save_profile(user: User, form: ProfileForm) -> bool:
+    """The avatar first: a refused image leaves the whole profile as it was."""
+    data = form.cleaned_data
+    try:
+        if data.get("avatar"):
+            services.avatar_set(user=user, upload=data["avatar"])
+        elif data.get("remove_avatar"):
+            services.avatar_remove(user=user)
+    except ChatError as exc:
+        form.add_error("avatar", exc.detail)
+        return False
+    try:
+        services.profile_update(user=user, display_name=data["display_name"], bio=data["bio"])
+    except ChatError as exc:  # a look-alike name taken since the form was checked
+        form.add_error(None, exc.detail)
+        return False
+    return True
+
+
+def _avatar_context(user: User) -> dict:
+    return {
+        "url": avatars.url(user),
+        "initials": avatars.initials(user),
+        "hue": avatars.hue(user.username),
+    }
 
 
 @login_required
@@ -84,8 +116,54 @@ def profile(request, username: str):
     blocked = selectors.has_blocked(blocker=request.user, user=shown)
     online = connections.is_online(shown.username)
     return render(
-        request, "accounts/profile.html", {"shown": shown, "blocked": blocked, "online": online}
+        request,
+        "accounts/profile.html",
+        {
+            "shown": shown,
+            "blocked": blocked,
+            "online": online,
+            "avatar": _avatar_context(shown),
+        },
     )
+
+
+# A versioned avatar URL (avatars.url) names one image for good.
+AVATAR_CACHE_FOREVER = "private, max-age=31536000, immutable"
+AVATAR_CACHE_REVALIDATE = "private, no-cache"
+
+
+@require_safe
+def avatar(request, username: str):
+    """A user's avatar thumbnail, for whoever may see profiles: signed in by session or
+    by API token (the JSON API hands out these URLs). 404 for a user with none: the
+    initials are drawn by the page."""
+    if not request.user.is_authenticated:
+        scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return redirect_to_login(request.get_full_path())
+        if services.token_authenticate(secret=secret.strip()) is None:
+            return HttpResponse("Invalid token.", status=401, content_type="text/plain")
+    shown = User.objects.filter(username=username, is_active=True).only("avatar").first()
+    if shown is None or not shown.avatar:
+        raise Http404("No avatar.")
+    version = avatars.version(shown)
+    etag = f'"{version}"'
+    response = get_conditional_response(request, etag=etag)
+    if response is None:
+        try:
+            with shown.avatar.open("rb") as stored:
+                content = stored.read()
+        except OSError:  # the file is gone from storage (a lost volume): no avatar
+            raise Http404("No avatar.") from None
+        response = HttpResponse(content, content_type=avatars.CONTENT_TYPE)
+        response["Content-Disposition"] = 'inline; filename="avatar.png"'
+    response["ETag"] = etag
+    response["Cache-Control"] = (
+        AVATAR_CACHE_FOREVER if request.GET.get("v") == version else AVATAR_CACHE_REVALIDATE
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
 
 
 @login_required

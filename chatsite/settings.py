@@ -371,6 +371,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = DEBUG
+# Uploaded files (avatars), through Django's default storage. Never served from here as
+# static files: accounts.views.avatar serves each avatar with its own headers.
+# MEDIA_URL stays unset for the same reason.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -457,3 +461,11 @@ CHAT_COMPAT_PATHS = [
 ]
 CHAT_TOKEN_CREATE_LIMIT = env_int("CHAT_TOKEN_CREATE_LIMIT", 30)  # per user per hour
 CHAT_TICKET_CREATE_LIMIT = env_int("CHAT_TICKET_CREATE_LIMIT", 60)  # per user per minute
+# Avatar uploads (accounts/avatars.py): the largest file taken, in bytes, and the
+# largest width or height in pixels. Only a 128x128 PNG made from it is kept.
+CHAT_AVATAR_MAX_BYTES = env_int("CHAT_AVATAR_MAX_BYTES", 2 * 1024 * 1024)
+CHAT_AVATAR_MAX_DIMENSION = env_int("CHAT_AVATAR_MAX_DIMENSION", 4096)
+if CHAT_AVATAR_MAX_BYTES < 1 or CHAT_AVATAR_MAX_DIMENSION < 1:
+    raise ImproperlyConfigured(
+        "CHAT_AVATAR_MAX_BYTES and CHAT_AVATAR_MAX_DIMENSION must be positive"
+    )

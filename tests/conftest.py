@@ -59,8 +59,23 @@ def _let_the_test_database_go(django_db_setup, django_db_blocker):
     connection.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _uploads_outside_the_checkout(tmp_path_factory):
+    """Uploaded files (avatars) go to a temporary MEDIA_ROOT, in this process and in the
+    server processes live and browser tests start (they read the environment)."""
+    media_root = str(tmp_path_factory.mktemp("media"))
+    saved = os.environ.get("MEDIA_ROOT")
+    os.environ["MEDIA_ROOT"] = media_root
+    yield media_root
+    if saved is None:
+        os.environ.pop("MEDIA_ROOT", None)
+    else:
+        os.environ["MEDIA_ROOT"] = saved
+
+
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings):
+def _fast_and_isolated(settings, _uploads_outside_the_checkout):
+    settings.MEDIA_ROOT = _uploads_outside_the_checkout
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CHAT_CLEANUP_LOOP = False  # tests call rooms.realtime.cleanup directly
     cache.clear()
