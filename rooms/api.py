@@ -335,7 +335,7 @@ class PrivateRoomOut(Schema):
     unread: int
     mentions: int
     last_message: MessageOut | None
-    notify_level: Literal["all", "mentions", "nothing"]
+    notify_level: Literal["all", "mentions", "nothing"]  # mine, for this room
 
 
 class PrivateRoomList(Schema):
@@ -444,6 +444,9 @@ def mention_list(request, limit: int = 50):
     return {"mentions": [wire.message_dict(m) for m in rows]}
 
 
+NotifyLevelName = Literal["all", "mentions", "nothing"]
+
+
 class MemberOut(Schema):
     username: str
     display_name: str
@@ -452,16 +455,13 @@ class MemberOut(Schema):
     # Mine only (false and null for everyone else): whether my level is "nothing", and
     # the level itself.
     notifications_muted: bool
-    notify_level: Literal["all", "mentions", "nothing"] | None
+    notify_level: NotifyLevelName | None
     online: bool
     last_seen: datetime | None
 
 
 class MemberList(Schema):
     members: list[MemberOut]
-
-
-NotifyLevelName = Literal["all", "mentions", "nothing"]
 
 
 class NotificationsIn(Schema):
