@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from ninja import Router, Schema, Status
+from pydantic import StrictBool, StrictInt
 
 from accounts import avatars, login_throttle, ratelimit, selectors, services
 from chatsite.client_address import client_address
@@ -90,6 +93,38 @@ def ticket_create(request):
 @router.get("/me", response=UserOut)
 def me(request):
     return request.auth
+
+
+class DoNotDisturbIn(Schema):
+    """`{"on": bool}`; `{"minutes": N}` (or with `"on": true`) for N minutes only."""
+
+    on: StrictBool | None = None
+    minutes: StrictInt | None = None
+
+
+class DoNotDisturbOut(Schema):
+    on: bool
+    until: datetime | None  # null while off, and while on with no end
+
+
+def _do_not_disturb(user) -> dict:
+    return {"on": user.do_not_disturb, "until": services.do_not_disturb_end(user=user)}
+
+
+@router.get("/me/dnd", response=DoNotDisturbOut)
+def do_not_disturb_get(request):
+    """Whether my do-not-disturb is on (no desktop notifications), and until when."""
+    return _do_not_disturb(request.auth)
+
+
+@router.put("/me/dnd", response={200: DoNotDisturbOut, 400: Detail})
+def do_not_disturb_set(request, payload: DoNotDisturbIn):
+    """Turn do-not-disturb on (`{"on": true}`, or `{"minutes": N}` for a while) or off."""
+    if payload.on is None and payload.minutes is None:
+        raise InvalidInput('Give "on" or "minutes".')
+    on = True if payload.on is None else payload.on
+    services.user_set_do_not_disturb(user=request.auth, on=on, minutes=payload.minutes)
+    return _do_not_disturb(request.auth)
 
 
 @router.get("/users", response={200: UserList, 400: Detail})

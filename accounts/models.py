@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
 from accounts import names
+
+# Do-not-disturb turned on with no end: far enough to mean "until turned off", near
+# enough that no time-zone conversion of it overflows.
+DO_NOT_DISTURB_FOREVER = datetime(9000, 1, 1, tzinfo=UTC)
 
 # The look-alike keys of a name (accounts/names.py), kept beside the name they come from.
 _KEYS = {
@@ -32,9 +39,17 @@ class User(AbstractUser):
     # A square PNG thumbnail made by accounts.avatars from an upload, under a name the
     # site generates (services.avatar_set); served by accounts.views.avatar.
     avatar = models.ImageField(upload_to="avatars/", blank=True, editable=False)
+    # Do not disturb: no desktop notifications until then (null: off). Turned on with
+    # no end it holds DO_NOT_DISTURB_FOREVER.
+    do_not_disturb_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["display_name"])]
+
+    @property
+    def do_not_disturb(self) -> bool:
+        until = self.do_not_disturb_until
+        return until is not None and until > timezone.now()
 
     @property
     def shown_name(self) -> str:

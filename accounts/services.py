@@ -16,10 +16,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import avatars, names
-from accounts.models import ApiToken, Block, User, WebSocketTicket
+from accounts.models import DO_NOT_DISTURB_FOREVER, ApiToken, Block, User, WebSocketTicket
 from rooms.errors import InvalidInput
 from rooms.input_checks import refuse_control_characters
-from rooms.realtime import connections
+from rooms.realtime import connections, events
 
 logger = logging.getLogger(__name__)
 
@@ -217,3 +217,34 @@ def user_unblock(*, blocker: User, username: str) -> None:
 def user_seen(*, user_id: int) -> None:
     """Record when the user's socket closed (shown as "last seen" when offline)."""
     User.objects.filter(pk=user_id).update(last_seen=timezone.now())
+
+
+DO_NOT_DISTURB_MAX_MINUTES = 7 * 24 * 60
+
+
+def user_set_do_not_disturb(*, user: User, on: bool, minutes: int | None = None) -> None:
+    """Turn do-not-disturb off, on until turned off, or on for `minutes` (1 to a week).
+    No desktop notifications reach the user meanwhile (their clients decide, from the
+    page and the `do_not_disturb` frame every socket of theirs hears)."""
+    if minutes is not None and not on:
+        raise InvalidInput("minutes needs on: true.")
+    if minutes is not None and not 1 <= minutes <= DO_NOT_DISTURB_MAX_MINUTES:
+        raise InvalidInput(f"minutes must be from 1 to {DO_NOT_DISTURB_MAX_MINUTES}.")
+    if not on:
+        until = None
+    elif minutes is None:
+        until = DO_NOT_DISTURB_FOREVER
+    else:
+        until = timezone.now() + timedelta(minutes=minutes)
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(do_not_disturb_until=until)
+        user.do_not_disturb_until = until
+        events.do_not_disturb_changed(user_id=user.pk, on=on, until=do_not_disturb_end(user=user))
+
+
+def do_not_disturb_end(*, user: User) -> str | None:
+    """When the user's do-not-disturb ends, ISO 8601; None when it is off or has no end."""
+    until = user.do_not_disturb_until
+    if not user.do_not_disturb or until is None or until >= DO_NOT_DISTURB_FOREVER:
+        return None
+    return until.isoformat()

@@ -337,6 +337,7 @@ class PrivateRoomOut(Schema):
     unread: int
     mentions: int
     last_message: MessageOut | None
+    notify_level: Literal["all", "mentions", "nothing"]  # mine, for this room
 
 
 class PrivateRoomList(Schema):
@@ -375,6 +376,7 @@ def private_room_list(request):
                 "unread": s["unread"],
                 "mentions": s["mentions"],
                 "last_message": wire.message_dict(s["last_message"]) if s["last_message"] else None,
+                "notify_level": s["notify_level"],
             }
             for s in selectors.private_room_summaries(user=request.auth)
         ]
@@ -480,12 +482,18 @@ def mention_list(request, limit: int = 50):
     return {"mentions": [wire.message_dict(m) for m in rows]}
 
 
+NotifyLevelName = Literal["all", "mentions", "nothing"]
+
+
 class MemberOut(Schema):
     username: str
     display_name: str
     role: str
     muted_until: datetime | None
+    # Mine only (false and null for everyone else): whether my level is "nothing", and
+    # the level itself.
     notifications_muted: bool
+    notify_level: NotifyLevelName | None
     online: bool
     last_seen: datetime | None
 
@@ -495,7 +503,14 @@ class MemberList(Schema):
 
 
 class NotificationsIn(Schema):
-    muted: bool
+    """Either `level`, or the older `muted` (true: "nothing"; false: the room's default)."""
+
+    muted: bool | None = None
+    level: NotifyLevelName | None = None
+
+
+class NotificationsOut(Schema):
+    level: NotifyLevelName
 
 
 @router.get("/rooms/{room_id}/members", response={200: MemberList, 404: Detail})
@@ -503,8 +518,11 @@ def room_member_list(request, room_id: int):
     """Members with their roles (owners and moderators first)."""
     room = access.room_get_visible(user=request.auth, room_id=room_id)
     online = connections.online_usernames()
-    return {
-        "members": [
+    members = []
+    for m in selectors.room_members(room=room):
+        # Only your own setting is yours to see.
+        level = m.effective_notify_level if m.user_id == request.auth.pk else None
+        members.append(
             {
                 "username": m.user.username,
                 "online": m.user.username in online,
@@ -512,17 +530,27 @@ def room_member_list(request, room_id: int):
                 "display_name": m.user.shown_name,
                 "role": m.role,
                 "muted_until": m.muted_until,
-                # Only your own setting is yours to see.
-                "notifications_muted": m.notifications_muted and m.user_id == request.auth.pk,
+                "notifications_muted": level == "nothing",
+                "notify_level": level,
             }
-            for m in selectors.room_members(room=room)
-        ]
-    }
+        )
+    return {"members": members}
+
+
+@router.get("/rooms/{room_id}/notifications", response={200: NotificationsOut, 404: Detail})
+def room_notifications_get(request, room_id: int):
+    """My effective notify level in this room (its default if I have not joined it)."""
+    room = access.room_get_visible(user=request.auth, room_id=room_id)
+    return {"level": selectors.notify_level_get(user=request.auth, room=room)}
 
 
 @router.post("/rooms/{room_id}/notifications", response={204: None, 400: Detail, 404: Detail})
 def room_notifications(request, room_id: int, payload: NotificationsIn):
-    """Mute (or unmute) browser notifications from this room for me."""
+    """Choose which messages of this room notify me: `{"level": "all"|"mentions"|
+    "nothing"}`, or `{"muted": bool}` as before (true: nothing; false: the default)."""
+    if (payload.level is None) == (payload.muted is None):
+        raise InvalidInput('Give either "level" or "muted".')
+    level = payload.level or ("nothing" if payload.muted else None)
     room = access.room_get_visible(user=request.auth, room_id=room_id)
-    services.membership_set_notifications(room=room, user=request.auth, muted=payload.muted)
+    services.membership_set_notify_level(room=room, user=request.auth, level=level)
     return Status(204, None)

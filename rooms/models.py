@@ -50,6 +50,24 @@ class Room(models.Model):
         return self.kind != self.Kind.PUBLIC
 
 
+class NotifyLevel(models.TextChoices):
+    """Which messages of a room notify a member (desktop notification, title count)."""
+
+    # The labels are the side panel's options.
+    ALL = "all", "Everything"
+    MENTIONS = "mentions", "Mentions only"
+    NOTHING = "nothing", "Nothing"
+
+
+def notify_level_for(*, room_kind: str, stored: str) -> str:
+    """The one rule for a member's effective level: their own choice, else the room's
+    default (every message of a private chat or conference; only mentions in a public
+    room, where most talk is not addressed to the reader)."""
+    if stored:
+        return stored
+    return NotifyLevel.MENTIONS if room_kind == Room.Kind.PUBLIC else NotifyLevel.ALL
+
+
 class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner"
@@ -68,8 +86,11 @@ class Membership(models.Model):
     hidden = models.BooleanField(default=False)
     # Set by a moderator: the member's sends are refused until then.
     muted_until = models.DateTimeField(null=True, blank=True)
-    # The member's own choice: no browser notifications from this room.
-    notifications_muted = models.BooleanField(default=False)
+    # The member's own choice of NotifyLevel; blank: the room kind's default (read it
+    # through `effective_notify_level`, never directly).
+    notify_level = models.CharField(
+        max_length=8, choices=NotifyLevel.choices, blank=True, default=""
+    )
 
     class Meta:
         constraints = [
@@ -79,6 +100,10 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.room_id} ({self.role})"
+
+    @property
+    def effective_notify_level(self) -> str:
+        return notify_level_for(room_kind=self.room.kind, stored=self.notify_level)
 
 
 class Message(models.Model):

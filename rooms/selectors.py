@@ -10,7 +10,14 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
 from rooms.errors import InvalidInput, MessageNotFound, RoomNotFound
-from rooms.models import Membership, Mention, Message, ModerationAction, Room
+from rooms.models import (
+    Membership,
+    Mention,
+    Message,
+    ModerationAction,
+    Room,
+    notify_level_for,
+)
 
 
 def public_room_id_by_name(*, name: str) -> int:
@@ -155,6 +162,7 @@ def private_room_summaries(*, user: User) -> list[dict]:
             "last_message": last_messages.get(room.id),
             "preview": _first_line(last_messages.get(room.id)),
             "unread": max(0, room.last_seq - memberships[room.id].last_read_seq),
+            "notify_level": memberships[room.id].effective_notify_level,
         }
         for room in rooms
     ]
@@ -222,8 +230,23 @@ def room_member_usernames(*, room: Room) -> list[str]:
     )
 
 
-def room_member_ids(*, room_id: int) -> list[int]:
-    return list(Membership.objects.filter(room_id=room_id).values_list("user_id", flat=True))
+def notify_level_get(*, user: User, room: Room) -> str:
+    """The user's effective notify level in the room (the room's default for a reader
+    who is not a member yet: what joining would give them)."""
+    stored = (
+        Membership.objects.filter(room=room, user=user).values_list("notify_level", flat=True)
+    ).first()
+    return notify_level_for(room_kind=room.kind, stored=stored or "")
+
+
+def room_member_notify_levels(*, room: Room) -> dict[int, str]:
+    """{user id: effective notify level} of every member of the room, in one query."""
+    return {
+        user_id: notify_level_for(room_kind=room.kind, stored=stored)
+        for user_id, stored in Membership.objects.filter(room=room).values_list(
+            "user_id", "notify_level"
+        )
+    }
 
 
 def _messages(room: Room) -> QuerySet[Message]:
@@ -360,6 +383,8 @@ def room_members(*, room: Room) -> list[Membership]:
     """Memberships with their users, owners and moderators first, then by username."""
     order = {Membership.Role.OWNER: 0, Membership.Role.MODERATOR: 1, Membership.Role.MEMBER: 2}
     rows = list(Membership.objects.filter(room=room).select_related("user"))
+    for row in rows:
+        row.room = room  # no query per row for what needs the room (its notify level)
     return sorted(rows, key=lambda m: (order.get(m.role, 3), m.user.username))
 
 

@@ -27,7 +27,15 @@ from rooms.errors import (
     RoomNotFound,
 )
 from rooms.input_checks import refuse_control_characters
-from rooms.models import Membership, Mention, Message, Room, RoomBan
+from rooms.models import (
+    Membership,
+    Mention,
+    Message,
+    NotifyLevel,
+    Room,
+    RoomBan,
+    notify_level_for,
+)
 from rooms.realtime import events
 
 CLIENT_ID_MAX = 64
@@ -183,8 +191,12 @@ def _append_message(
     if room.is_private:
         events.room_activity(
             room_id=room.id,
-            user_ids=selectors.room_member_ids(room_id=room.id),
-            summary={"seq": message.seq, "message": wire.message_dict(message)},
+            notify_levels=selectors.room_member_notify_levels(room=room),
+            summary={
+                "seq": message.seq,
+                "room_kind": room.kind,
+                "message": wire.message_dict(message),
+            },
         )
     return message
 
@@ -210,17 +222,22 @@ def _record_mentions(message: Message) -> None:
     names = formatting.mentioned_usernames(message.body)
     if not names:
         return
-    users = list(
-        User.objects.filter(username__in=names, memberships__room_id=message.room_id)
-        .exclude(pk=message.author_id)
-        .distinct()
+    # (user id, their stored level) of the members named: one query, as before.
+    mentioned = list(
+        Membership.objects.filter(room_id=message.room_id, user__username__in=names)
+        .exclude(user_id=message.author_id)
+        .values_list("user_id", "notify_level")
     )
     Mention.objects.bulk_create(
-        [Mention(message=message, user=u, room_id=message.room_id, seq=message.seq) for u in users],
+        [
+            Mention(message=message, user_id=user_id, room_id=message.room_id, seq=message.seq)
+            for user_id, _ in mentioned
+        ],
         ignore_conflicts=True,
     )
-    for user in users:
-        events.mentioned(user_id=user.pk, message=message)
+    for user_id, stored in mentioned:
+        level = notify_level_for(room_kind=message.room.kind, stored=stored)
+        events.mentioned(user_id=user_id, message=message, notify_level=level)
 
 
 def post_system_message(*, room: Room, body: str) -> Message:
@@ -676,7 +693,16 @@ def room_close_if_idle(*, room_id: int, idle_before) -> bool:
     return True
 
 
-def membership_set_notifications(*, room: Room, user: User, muted: bool) -> None:
-    """A member turns browser notifications from this room off or on."""
-    if not Membership.objects.filter(room=room, user=user).update(notifications_muted=muted):
-        raise RoomNotFound() if room.is_private else InvalidInput("Join the room first.")
+def membership_set_notify_level(*, room: Room, user: User, level: str | None) -> str:
+    """A member chooses which messages of this room notify them: a NotifyLevel value,
+    or None for the room kind's default. Returns the effective level. Every socket of
+    theirs hears it, so another tab's notifications follow at once."""
+    if level is not None and level not in NotifyLevel.values:
+        raise InvalidInput(f"level must be one of: {', '.join(NotifyLevel.values)}.")
+    stored = level or ""
+    with transaction.atomic():
+        if not Membership.objects.filter(room=room, user=user).update(notify_level=stored):
+            raise RoomNotFound() if room.is_private else InvalidInput("Join the room first.")
+        effective = notify_level_for(room_kind=room.kind, stored=stored)
+        events.notify_level_changed(room_id=room.pk, user_id=user.pk, level=effective)
+    return effective

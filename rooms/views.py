@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from rooms import access, formatting, moderation, selectors, services
 from rooms.errors import Banned, ChatError, RoomNotFound
 from rooms.forms import ConferenceForm, InviteForm, RoomForm
-from rooms.models import Room
+from rooms.models import NotifyLevel, Room, notify_level_for
 
 
 @login_required
@@ -89,7 +89,10 @@ def room_detail(request, room_id: int):
             "edit_window": settings.CHAT_EDIT_WINDOW,
             "muted_until": membership.muted_until if muted else None,
             "muted_reason": selectors.mute_reason(room=room, user=request.user) if muted else "",
-            "notifications_muted": membership is not None and membership.notifications_muted,
+            "notify_level": notify_level_for(
+                room_kind=room.kind, stored=membership.notify_level if membership else ""
+            ),
+            "notify_levels": NotifyLevel.choices,
         },
     )
 

@@ -191,6 +191,9 @@ def api_client(client):
         def patch(self, path, data):
             return client.patch(path, data, content_type="application/json", headers=self.headers)
 
+        def put(self, path, data):
+            return client.put(path, data, content_type="application/json", headers=self.headers)
+
         def delete(self, path):
             return client.delete(path, headers=self.headers)
 

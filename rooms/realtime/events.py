@@ -153,16 +153,44 @@ def message_changed(message: Message) -> None:
     )
 
 
-def room_activity(*, room_id: int, user_ids: list[int], summary: dict[str, Any]) -> None:
-    """Tell members' sockets (in any room) that a private room has news, for the list."""
-    text = wire.frame("room_activity", room=room_id, **summary)
-    for user_id in user_ids:
-        send_on_commit(user_group(user_id), {"type": "chat.forward", "frame": text})
+# room_activity and mention frames carry the recipient's effective `notify_level` for
+# that room. They already go to one user group each, so marking them costs no extra
+# query or round trip, and a client in any room knows, for the very message, whether
+# to notify: no list of levels to fetch, cache and keep fresh when another tab or
+# device changes one. (The frames are still sent at every level: the room list uses
+# them for unread counts and previews.)
 
 
-def mentioned(*, user_id: int, message: Message) -> None:
+def room_activity(*, room_id: int, notify_levels: dict[int, str], summary: dict[str, Any]) -> None:
+    """Tell members' sockets (in any room) that a private room has news, for the list.
+    `notify_levels`: {user id: their effective level}; one frame text per level."""
+    texts: dict[str, str] = {}
+    for user_id, level in notify_levels.items():
+        if level not in texts:
+            texts[level] = wire.frame("room_activity", room=room_id, notify_level=level, **summary)
+        send_on_commit(user_group(user_id), {"type": "chat.forward", "frame": texts[level]})
+
+
+def mentioned(*, user_id: int, message: Message, notify_level: str) -> None:
     """Someone @mentioned the user: every socket of theirs hears it, in any room."""
-    text = wire.frame("mention", room=message.room_id, message=wire.message_dict(message))
+    text = wire.frame(
+        "mention",
+        room=message.room_id,
+        notify_level=notify_level,
+        message=wire.message_dict(message),
+    )
+    send_on_commit(user_group(user_id), {"type": "chat.forward", "frame": text})
+
+
+def notify_level_changed(*, room_id: int, user_id: int, level: str) -> None:
+    """The user chose a room's notify level: their other tabs and devices follow."""
+    text = wire.frame("notify_level", room=room_id, level=level)
+    send_on_commit(user_group(user_id), {"type": "chat.forward", "frame": text})
+
+
+def do_not_disturb_changed(*, user_id: int, on: bool, until: str | None) -> None:
+    """The user turned do-not-disturb on (until `until`, ISO; null: no end) or off."""
+    text = wire.frame("do_not_disturb", on=on, until=until)
     send_on_commit(user_group(user_id), {"type": "chat.forward", "frame": text})
 
 

@@ -1,7 +1,8 @@
 // While the tab is hidden: a count of new messages in the title ("(3) Room · Chat")
-// and, if the reader allowed it, a browser notification per message, unless they
-// muted this room's notifications. Permission is only ever asked for from a button
-// the reader presses, never on page load.
+// and, if the reader allowed it, a browser notification per message, as the reader's
+// notify level for the room says (levelNotifies below) and unless "Do not disturb" is
+// on. Permission is only ever asked for from a button the reader presses, never on
+// page load.
 import { api } from "./api.js";
 import { nameWithHandle } from "./timeline.js";
 
@@ -11,20 +12,40 @@ function notificationsSupported() {
   return "Notification" in window;
 }
 
+/** The client's one rule: does a message at this notify level concern me? "nothing":
+ * never; "mentions": when it mentions me, or in a 1:1 chat (every message there is
+ * to me); "all" (and a level an older server did not send): always. */
+export function levelNotifies(level, { mentionsMe = false, direct = false } = {}) {
+  if (level === "nothing") return false;
+  if (level === "mentions") return mentionsMe || direct;
+  return true;
+}
+
+/** Whether "Do not disturb" (the navigation's switch, static/js/dnd.js) is on now.
+ * Read from the button, so this module needs no import of that one. */
+export function doNotDisturb() {
+  const button = document.getElementById("dnd-toggle");
+  if (!button || button.getAttribute("aria-pressed") !== "true") return false;
+  const until = button.dataset.until;
+  return !until || new Date(until).getTime() > Date.now();
+}
+
 export class Notifier {
-  constructor({ roomId, me, permissionButton, permissionNote, muteToggle, showError }) {
+  constructor({ roomId, roomKind, me, level, permissionButton, permissionNote, levelSelect, showError }) {
     this.roomId = roomId;
+    this.direct = roomKind === "direct";
     this.me = me;
+    this.level = level || "all"; // my notify level for this room
     this.permissionButton = permissionButton;
     this.permissionNote = permissionNote;
-    this.muteToggle = muteToggle;
+    this.levelSelect = levelSelect;
     this.showError = showError;
     this.unseen = 0;
     this.lastSeq = null; // messages up to here were counted (or seen)
     this.elsewhere = new Set(); // "room:seq" of DMs and mentions in other rooms, unread
 
     permissionButton.addEventListener("click", () => this.askPermission());
-    muteToggle.addEventListener("change", () => this.setMuted(muteToggle.checked));
+    levelSelect.addEventListener("change", () => this.setLevel(levelSelect.value));
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") this.reset();
     });
@@ -56,14 +77,22 @@ export class Notifier {
     }
   }
 
-  async setMuted(muted) {
-    this.muteToggle.disabled = true;
-    const { ok, data } = await api("POST", `/api/rooms/${this.roomId}/notifications`, { muted });
-    this.muteToggle.disabled = false;
+  async setLevel(level) {
+    const before = this.level;
+    this.level = level;
+    this.levelSelect.disabled = true;
+    const { ok, data } = await api("POST", `/api/rooms/${this.roomId}/notifications`, { level });
+    this.levelSelect.disabled = false;
     if (!ok) {
-      this.muteToggle.checked = !muted;
+      this.showLevel(before);
       this.showError(data.detail);
     }
+  }
+
+  /** My level for this room changed (here, or in another tab: a notify_level frame). */
+  showLevel(level) {
+    this.level = level;
+    this.levelSelect.value = level;
   }
 
   /** Messages shown on the page (live or replayed on a rejoin), oldest first. */
@@ -74,6 +103,9 @@ export class Notifier {
       this.lastSeq = message.seq;
       if (first || !this.hidden) continue; // the first join's history is not news
       if (message.kind === "system" || message.author === this.me || message.deleted) continue;
+      // "nothing": not even counted. Otherwise the title counts what I have not seen
+      // of the room I am reading, and the level decides what also notifies.
+      if (this.level === "nothing") continue;
       this.unseen += 1;
       this.showCount();
       this.notify(message);
@@ -89,16 +121,19 @@ export class Notifier {
     this.arrived(messages);
   }
 
-  /** A message in another room that is news to me: a private chat's (room_activity)
-   * or one that mentions me (mention). Counted in the title until I open that room,
-   * and a desktop notification if allowed, whether or not this tab is hidden. */
-  otherRoom(message, { mention = false } = {}) {
+  /** A message in another room that may be news to me: a private chat's
+   * (room_activity) or one that mentions me (mention). Both frames carry my notify
+   * level for that room (`level`); what it lets through is counted in the title until
+   * I open that room, and a desktop notification if allowed and not in do-not-disturb,
+   * whether or not this tab is hidden. */
+  otherRoom(message, { mention = false, direct = false, level = "all" } = {}) {
     if (!message || message.author === this.me || message.kind === "system" || message.deleted) return;
+    if (!levelNotifies(level, { mentionsMe: mention, direct })) return;
     const key = `${message.room}:${message.seq}`;
     if (this.elsewhere.has(key)) return; // a mention in a private chat comes twice
     this.elsewhere.add(key);
     this.showCount();
-    if (!notificationsSupported() || Notification.permission !== "granted") return;
+    if (!notificationsSupported() || Notification.permission !== "granted" || doNotDisturb()) return;
     const who = nameWithHandle(message.author_name, message.author);
     try {
       const notification = new Notification(mention ? `${who} mentioned you` : `${who} wrote to you`, {
@@ -132,14 +167,14 @@ export class Notifier {
   }
 
   notify(message) {
-    if (!notificationsSupported() || Notification.permission !== "granted") return;
-    if (this.muteToggle.checked) return;
-    const room = document.title.replace(COUNT_PREFIX, "").replace(/ · Chat$/, "");
-    const who = nameWithHandle(message.author_name, message.author);
+    if (!notificationsSupported() || Notification.permission !== "granted" || doNotDisturb()) return;
     const mentioned = /class="mention"[^>]*data-mention="([^"]*)"/g;
     const mentionsMe = [...(message.html || "").matchAll(mentioned)].some(
       ([, name]) => name.toLowerCase() === this.me.toLowerCase(),
     );
+    if (!levelNotifies(this.level, { mentionsMe, direct: this.direct })) return;
+    const room = document.title.replace(COUNT_PREFIX, "").replace(/ · Chat$/, "");
+    const who = nameWithHandle(message.author_name, message.author);
     try {
       const notification = new Notification(mentionsMe ? `${who} mentioned you in ${room}` : `${who} in ${room}`, {
         body: message.body.length > 200 ? `${message.body.slice(0, 199)}…` : message.body,

@@ -74,10 +74,12 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
   });
   const notifier = new Notifier({
     roomId,
+    roomKind: data.roomKind,
     me,
+    level: data.notifyLevel,
     permissionButton: document.getElementById("notify-permission"),
     permissionNote: document.getElementById("notify-note"),
-    muteToggle: document.getElementById("notify-mute"),
+    levelSelect: document.getElementById("notify-level"),
     showError,
   });
 
@@ -93,10 +95,18 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
       // frames name theirs inside the message.
       const frameRoom = frame.room !== null && typeof frame.room === "object" ? frame.room.id : frame.room;
       const where = frameRoom ?? frame.message?.room;
+      if (frame.type === "do_not_disturb") {
+        // Turned on or off in another tab: the navigation's switch (dnd.js) shows it.
+        document.dispatchEvent(new CustomEvent("chat:do-not-disturb", { detail: frame }));
+        return;
+      }
       if (where !== roomId) {
-        // Other rooms reach this socket through my user group: DMs, conferences, mentions.
-        if (frame.type === "room_activity") notifier.otherRoom(frame.message);
-        else if (frame.type === "mention") notifier.otherRoom(frame.message, { mention: true });
+        // Other rooms reach this socket through my user group: DMs, conferences, mentions,
+        // each with my notify level for its room.
+        const level = frame.notify_level;
+        if (frame.type === "room_activity") {
+          notifier.otherRoom(frame.message, { level, direct: frame.room_kind === "direct" });
+        } else if (frame.type === "mention") notifier.otherRoom(frame.message, { mention: true, level });
         else if (frame.type === "read" || frame.type === "removed") notifier.readElsewhere(where);
         return;
       }
@@ -116,6 +126,9 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
           break;
         case "room_updated":
           lock.show(Boolean(frame.room.locked));
+          break;
+        case "notify_level":
+          notifier.showLevel(frame.level); // chosen in another tab or device
           break;
         default:
           break;

@@ -1,6 +1,7 @@
 """@mentions and notifications in real browsers: autocomplete in the composer, the
 highlight, the room list's mention badge, the Mentions page; and, while the tab is
-hidden, the title count and browser notifications (asked for politely, muted per room)."""
+hidden, the title count and browser notifications (asked for politely, per room as its
+notify level says)."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def set_visibility(page, state: str) -> None:
     )
 
 
-def test_a_hidden_tab_counts_in_the_title_and_notifies_unless_the_room_is_muted(new_page):
+def test_a_hidden_tab_counts_and_notifies_as_the_rooms_notify_level_says(new_page):
     alice, bob = new_page(), new_page()
     alice.add_init_script(FAKE_NOTIFICATIONS)
     sign_up(alice, "alice")
@@ -109,17 +110,35 @@ def test_a_hidden_tab_counts_in_the_title_and_notifies_unless_the_room_is_muted(
         {"title": "bob mentioned you in Pings", "body": "are you there, @alice?"}
     ]
 
-    mute = alice.get_by_label("Mute notifications from this room")
-    with alice.expect_response("**/api/rooms/*/notifications") as answer:
-        mute.check()
-    assert answer.value.status == 204
-    send(bob, "hello??")
+    # A public room notifies of mentions only, by default: other lines are counted.
+    level = alice.get_by_label("Notify me about")
+    expect(level).to_have_value("mentions")
+    send(bob, "just chatting")
     expect(alice).to_have_title("(2) Pings · Chat", timeout=LIVE)
     alice.wait_for_timeout(300)
-    assert alice.evaluate("window.shownNotifications.length") == 1  # muted: title only
+    assert alice.evaluate("window.shownNotifications.length") == 1
+    with alice.expect_response("**/api/rooms/*/notifications") as answer:
+        level.select_option(label="Everything")
+    assert answer.value.status == 204
+    send(bob, "now everything")
+    expect(alice).to_have_title("(3) Pings · Chat", timeout=LIVE)
+    wait_for(alice, lambda: alice.evaluate("window.shownNotifications.length") == 2)
+    assert alice.evaluate("window.shownNotifications")[1] == {
+        "title": "bob in Pings",
+        "body": "now everything",
+    }
+
+    with alice.expect_response("**/api/rooms/*/notifications") as answer:
+        level.select_option(label="Nothing")
+    assert answer.value.status == 204
+    send(bob, "hello?? @alice")
+    expect(bob.get_by_role("log")).to_contain_text("hello?? @alice")
+    alice.wait_for_timeout(500)
+    expect(alice).to_have_title("(3) Pings · Chat")  # "nothing": not even counted
+    assert alice.evaluate("window.shownNotifications.length") == 2
 
     set_visibility(alice, "visible")
     expect(alice).to_have_title("Pings · Chat")
     alice.reload()
     wait_until_joined(alice)
-    expect(alice.get_by_label("Mute notifications from this room")).to_be_checked()
+    expect(alice.get_by_label("Notify me about")).to_have_value("nothing")

@@ -1,5 +1,6 @@
 """A private message or a mention in another room reaches the room alice is reading:
-the title counts it at once, and reading it elsewhere (another tab) takes it off."""
+the title counts it at once, and reading it elsewhere (another tab) takes it off. A
+room's notify level and do-not-disturb decide what of it notifies."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import pytest
 
 from tests.e2e.pages import (
     LIVE,
+    PASSWORD,
     call_api,
     create_room,
+    create_user,
     expect,
+    log_in,
     open_room_from_list,
     send,
     sign_up,
+    wait_for,
     wait_until_joined,
 )
 
@@ -42,3 +47,81 @@ def test_dms_and_mentions_elsewhere_count_in_the_title_until_read(new_page):
     wait_until_joined(other_tab)
     expect(other_tab.get_by_role("log")).to_contain_text("psst, alice", timeout=LIVE)
     expect(alice).to_have_title("(1) Alpha · Chat", timeout=LIVE)
+
+
+@pytest.fixture
+def rooms_of_alice(transactional_db):
+    """alice reads Desk; bob talks to her in a conference she set to "nothing" and in
+    a public room (default: mentions). Made with the ORM before the browser starts."""
+    from rooms import services
+    from tests.conftest import token_for
+    from tests.factories import RoomFactory
+
+    alice, bob = create_user("alice"), create_user("bob")
+    create_user("carol")
+    desk = RoomFactory(name="Desk", slug="desk", creator=alice)
+    lobby = RoomFactory(name="Lobby", slug="lobby", creator=bob)
+    services.room_join(room=lobby, user=alice)
+    plans = services.room_create(
+        creator=bob, name="Plans", kind="conference", members=["alice", "carol"]
+    )
+    services.membership_set_notify_level(room=plans, user=alice, level="nothing")
+    return {
+        "desk": desk.id,
+        "lobby": lobby.id,
+        "plans": plans.id,
+        "bob": {"Authorization": f"Bearer {token_for(bob)}"},
+    }
+
+
+def test_a_silenced_room_stays_quiet_a_mention_elsewhere_notifies_and_dnd_mutes_the_desktop(
+    rooms_of_alice, new_page
+):
+    from tests.e2e.test_mentions_in_browser import FAKE_NOTIFICATIONS
+
+    ids, bob_says = rooms_of_alice, new_page().request
+
+    def post(room: str, body: str) -> None:
+        answer = bob_says.post(
+            f"/api/rooms/{ids[room]}/messages", data={"body": body}, headers=ids["bob"]
+        )
+        assert answer.status == 201, answer.text()
+
+    alice = new_page()
+    alice.add_init_script(FAKE_NOTIFICATIONS)
+    log_in(alice, "alice", PASSWORD)
+    alice.goto(f"/rooms/{ids['desk']}/")
+    wait_until_joined(alice)
+    expect(alice.get_by_role("button", name="Go to…")).to_be_visible()
+    alice.get_by_role("button", name="Enable desktop notifications").click()
+    shown = lambda: alice.evaluate("window.shownNotifications")  # noqa: E731
+
+    # "nothing" in Plans: neither its message nor its mention of alice is news. The
+    # Lobby mention comes after them on the same socket, so once it has shown, Plans'
+    # frames have been handled.
+    post("plans", "@alice the plans are in")
+    post("lobby", "@alice over here")
+    expect(alice).to_have_title("(1) Desk · Chat", timeout=LIVE)
+    wait_for(alice, lambda: len(shown()) == 1)
+    [first] = shown()
+    assert first["body"] == "@alice over here" and first["title"].endswith("mentioned you")
+
+    # Do not disturb: still counted in the title, no desktop notification.
+    dnd = alice.get_by_role("button", name="Do not disturb")
+    expect(dnd).to_have_attribute("aria-pressed", "false")
+    with alice.expect_response("**/api/me/dnd") as answer:
+        dnd.click()
+    assert answer.value.status == 200
+    expect(dnd).to_have_attribute("aria-pressed", "true")
+    post("lobby", "@alice again")
+    expect(alice).to_have_title("(2) Desk · Chat", timeout=LIVE)
+    alice.wait_for_timeout(300)
+    assert len(shown()) == 1
+
+    # Off again: the next mention notifies.
+    with alice.expect_response("**/api/me/dnd"):
+        dnd.click()
+    expect(dnd).to_have_attribute("aria-pressed", "false")
+    post("lobby", "@alice and now?")
+    wait_for(alice, lambda: len(shown()) == 2)
+    assert shown()[1]["body"] == "@alice and now?"

@@ -1,4 +1,5 @@
-"""Member lists, per-room notification muting, online and last seen."""
+"""Member lists, per-room notification muting (the older `muted` form), online and last
+seen."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def test_a_member_mutes_notifications_for_a_room(api_client, room, alice, mallor
     assert api.post(f"/api/rooms/{room.id}/notifications", {"muted": True}).status_code == 204
     members = api.get(f"/api/rooms/{room.id}/members").json()["members"]
     assert members[0]["notifications_muted"] is True
+    assert members[0]["notify_level"] == "nothing"
     outsider = api_client(mallory).post(f"/api/rooms/{room.id}/notifications", {"muted": True})
     assert outsider.status_code == 400 and "Join" in outsider.json()["detail"]
 
