@@ -12,6 +12,7 @@ from django.http import StreamingHttpResponse
 from ninja import Field, Router, Schema, Status
 from pydantic import StrictInt
 
+from accounts import avatars
 from accounts.api_auth import ASYNC_AUTH
 from rooms import access, changes, moderation, selectors, services, wire
 from rooms.errors import InvalidInput
@@ -496,6 +497,7 @@ class MemberOut(Schema):
     notify_level: NotifyLevelName | None
     online: bool
     last_seen: datetime | None
+    avatar_url: str | None = None  # as on GET /api/users: null means "draw initials"
 
 
 class MemberList(Schema):
@@ -528,6 +530,7 @@ def room_member_list(request, room_id: int):
                 "online": m.user.username in online,
                 "last_seen": m.user.last_seen,
                 "display_name": m.user.shown_name,
+                "avatar_url": avatars.url(m.user),
                 "role": m.role,
                 "muted_until": m.muted_until,
                 "notifications_muted": level == "nothing",

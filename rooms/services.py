@@ -545,11 +545,21 @@ def room_invite(*, room: Room, by: User, usernames: list[str]) -> Room:
                 kind=Room.Kind.CONFERENCE,
                 members=[u.username for u in members + invitees],
             )
+            # Everyone it was started with, not only the newcomers: the other person of
+            # the 1:1 chat was added too.
+            everyone = [u.username for u in members + invitees]
+            notice = f"{by.username} started this conference with {_and_list(everyone)}"
         else:
             target = room
             Membership.objects.bulk_create([Membership(room=room, user=u) for u in invitees])
-        post_system_message(room=target, body=f"{by.username} invited {names}")
+            notice = f"{by.username} invited {names}"
+        post_system_message(room=target, body=notice)
     return target
+
+
+def _and_list(names: list[str]) -> str:
+    """ "bob", "bob and carol", "bob, carol and dave"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def room_leave(*, room: Room, user: User) -> None:

@@ -44,11 +44,26 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
       if (member) mention.title = `${member.display_name} @${member.username}`;
     }
   };
-  members.addEventListener("change", () => nameMentions(log));
+  // Uploaded avatars replace the generated initials once the member list says whose
+  // there are (a past member's messages keep their initials).
+  const showAvatars = (scope) => {
+    for (const avatar of scope.querySelectorAll(".message > .avatar:not(.has-image)")) {
+      const url = members.get(avatar.parentElement.dataset.author)?.avatar_url;
+      if (!url) continue;
+      const image = Object.assign(document.createElement("img"), { src: url, alt: "", width: 36, height: 36 });
+      avatar.replaceChildren(image);
+      avatar.classList.add("has-image");
+    }
+  };
+  members.addEventListener("change", () => {
+    nameMentions(log);
+    showAvatars(log);
+  });
   timeline.decorators.push(
     (item, message) => actions.decorate(item, message),
     (item, message) => unread.decorate(item, message),
     (item) => nameMentions(item),
+    (item) => showAvatars(item),
   );
 
   const memberList = document.getElementById("member-list");

@@ -20,11 +20,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def talk(transactional_db):
+    from accounts import services as account_services
     from rooms import services
+    from tests.accounts.images import image_bytes, upload
 
     alice, bob = create_user("alice"), create_user("bob")
     bob.display_name = "Bob Stone"
     bob.save(update_fields=["display_name"])
+    account_services.avatar_set(user=bob, upload=upload(image_bytes("PNG")))
     room = services.room_create(creator=alice, name="General")
     services.room_join(room=room, user=bob)
     add_messages(room, bob, ["hello there", "anyone around?"])
@@ -43,10 +46,14 @@ def test_compact_by_default_and_bubbles_on_request(talk, new_page):
     expect(posts).to_have_count(3)
     first, follow_up, mine = posts.nth(0), posts.nth(1), posts.nth(2)
 
-    # A group's first line: initials avatar (hidden from screen readers), name, time.
+    # A group's first line: an avatar (hidden from screen readers: the name says who),
+    # name, time. bob uploaded one; alice has none, so hers is her initials.
     avatar = first.locator(".avatar")
-    expect(avatar).to_have_text("BS")
     expect(avatar).to_have_attribute("aria-hidden", "true")
+    picture = avatar.locator("img")
+    expect(picture).to_be_visible()
+    wait_for(page, lambda: picture.evaluate("image => image.complete && image.naturalWidth") == 128)
+    expect(mine.locator(".avatar")).to_have_text("A")
     expect(first.locator(".author")).to_be_visible()
     # The follow-up: no avatar or name shown; its time appears on hover.
     expect(follow_up.locator(".author")).to_be_hidden()

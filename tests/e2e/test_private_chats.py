@@ -70,9 +70,9 @@ def test_a_private_chat_becomes_a_conference_that_one_member_leaves(new_page):
     alice.get_by_role("button", name="Invite").click()
     expect(alice.get_by_role("heading", name=CONFERENCE)).to_be_visible()
     wait_until_joined(alice)
-    shown(alice, "alice invited carol")
+    shown(alice, "alice started this conference with bob and carol")
     open_room_from_list(carol, CONFERENCE)
-    shown(carol, "alice invited carol")
+    shown(carol, "alice started this conference with bob and carol")
     open_room_from_list(bob, CONFERENCE)
 
     send(alice, "Welcome, Carol")

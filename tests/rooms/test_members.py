@@ -62,3 +62,17 @@ async def test_member_list_says_who_is_online_and_when_others_were_last_seen(
     assert members["alice"]["online"] is True
     assert members["bob"]["online"] is False and members["bob"]["last_seen"] is not None
     await alice_socket.disconnect()
+
+
+@pytest.mark.django_db
+def test_the_member_list_says_whose_avatar_to_show(api_client, room, alice, bob):
+    from accounts import services as account_services
+    from tests.accounts.images import image_bytes, upload
+
+    services.room_join(room=room, user=bob)
+    account_services.avatar_set(user=bob, upload=upload(image_bytes("PNG")))
+    members = api_client(alice).get(f"/api/rooms/{room.id}/members").json()["members"]
+    urls = {m["username"]: m["avatar_url"] for m in members}
+    assert urls["alice"] is None  # none uploaded: the page draws initials
+    assert urls["bob"].startswith("/accounts/avatar/bob/?v=")
+    assert api_client(alice).get(urls["bob"].split("?")[0]).status_code == 200

@@ -99,7 +99,7 @@ class TestConferences:
         assert selectors.room_member_usernames(room=direct) == ["alice", "bob"]
         notice = Message.objects.get(room=conference)
         assert notice.kind == "system" and notice.author is None
-        assert notice.body == "alice invited carol"
+        assert notice.body == "alice started this conference with bob and carol"
 
     def test_inviting_into_a_conference_adds_members_who_see_its_history(
         self, conference, alice, mallory
