@@ -40,6 +40,21 @@ def site(transactional_db) -> Iterator:
 
 
 @pytest.fixture
+def production_site(transactional_db) -> Iterator:
+    """The site as its users see it (as `make run` serves it): DEBUG off, so the site's
+    own error pages and the collected static files. A module uses it with
+    `def site(production_site): return production_site`."""
+    from bench.common import PRODUCTION_ENV, collect_static
+    from bench.stack import Stack
+    from tests.live.conftest import database_url_for_workers
+
+    collect_static()
+    env = {**PRODUCTION_ENV, "SECURE_COOKIES": "false"}
+    with Stack(1, database_url=database_url_for_workers(), env=env) as stack:
+        yield stack
+
+
+@pytest.fixture
 def base_url(site) -> str:
     return site.urls[0]
 

@@ -28,17 +28,8 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def site(transactional_db):
-    """The site as its users see it (as `make run` serves it): DEBUG off, so the site's
-    own 404 page and the collected static files."""
-    from bench.common import PRODUCTION_ENV, collect_static
-    from bench.stack import Stack
-    from tests.live.conftest import database_url_for_workers
-
-    collect_static()
-    env = {**PRODUCTION_ENV, "SECURE_COOKIES": "false"}
-    with Stack(1, database_url=database_url_for_workers(), env=env) as stack:
-        yield stack
+def site(production_site):
+    return production_site
 
 
 @pytest.fixture
@@ -126,7 +117,7 @@ def open_go_to(page) -> None:
     page.get_by_role("button", name="Go to…").click()
     expect(page.get_by_role("combobox", name="Room or person")).to_be_focused()
     page.get_by_role("combobox", name="Room or person").fill("b")
-    expect(page.get_by_role("option").first).to_be_visible()
+    expect(page.get_by_role("listbox", name="Matches").get_by_role("option").first).to_be_visible()
 
 
 def open_shortcuts(page) -> None:

@@ -55,11 +55,12 @@ def test_two_people_chat_live_and_see_history_after_reload(new_page):
     expect(hostile_in_bob).to_be_visible(timeout=LIVE)
     assert bob.get_by_role("log").locator("b, script").count() == 0
 
-    # Own messages look different from other people's.
+    # Own messages are marked; in the bubble layout they sit on the right.
     message_texts(alice)
     mine = alice.get_by_role("log").get_by_role("article").filter(has_text="Hello Bob")
     theirs = alice.get_by_role("log").get_by_role("article").filter(has_text="Hi Alice")
     assert mine.get_attribute("class") != theirs.get_attribute("class")
+    alice.get_by_label("Bubbles").check()
     assert box_left(mine.locator(".body")) > box_left(theirs.locator(".body"))
 
     bob.reload()

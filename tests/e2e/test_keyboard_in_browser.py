@@ -116,6 +116,9 @@ def test_a_draft_survives_leaving_the_room_and_up_edits_the_last_message(new_pag
     alice.get_by_role("link", name="Alpha").click()
     wait_until_joined(alice)
     expect(alice.get_by_label("Message", exact=True)).to_have_value("half a thought")
+    alice.reload()  # and across a reload
+    wait_until_joined(alice)
+    expect(alice.get_by_label("Message", exact=True)).to_have_value("half a thought")
     send(alice, "half a thought, finished")
     alice.reload()
     wait_until_joined(alice)
