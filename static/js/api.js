@@ -36,3 +36,28 @@ export async function api(method, url, body) {
   }
   return { ok: response.ok, status: response.status, data };
 }
+
+/** read() -> a function that runs it one at a time: a call while a read is on its way
+ * asks for one more after it, since that read may have left the server before the
+ * change the call announces (a `read` from another tab right behind the
+ * `room_activity` it answers). Failures are dropped: the next call reads again. */
+export function oneAtATime(read) {
+  let running = null;
+  let again = false;
+  const run = () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    again = false;
+    running = Promise.resolve()
+      .then(read)
+      .catch(() => {})
+      .finally(() => {
+        running = null;
+        if (again) run();
+      });
+    return running;
+  };
+  return run;
+}

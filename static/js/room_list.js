@@ -1,5 +1,6 @@
 // The room list: keeps "Private chats and conferences" current while the page is
 // open. Any `room_activity` frame re-reads the list from the API and redraws it.
+import { api, oneAtATime } from "./api.js";
 import { ChatSocket } from "./socket.js";
 
 const list = document.getElementById("private-rooms");
@@ -61,27 +62,10 @@ function render(entries) {
   );
 }
 
-// One read at a time; a frame that arrives during a read asks for one more after it,
-// since that read may have left the server before the change the frame announces (a
-// `read` from another tab right behind the `room_activity` it answers).
-let refreshing = null;
-let again = false;
-function refresh() {
-  if (refreshing) {
-    again = true;
-    return refreshing;
-  }
-  again = false;
-  refreshing = fetch("/api/private", { credentials: "same-origin" })
-    .then((response) => (response.ok ? response.json() : null))
-    .then((data) => data && render(data.rooms))
-    .catch(() => {}) // offline: the socket's next open reads the list again
-    .finally(() => {
-      refreshing = null;
-      if (again) refresh();
-    });
-  return refreshing;
-}
+// Offline reads fail quietly: the socket's next open reads the list again.
+const refresh = oneAtATime(() =>
+  api("GET", "/api/private").then(({ ok, data }) => ok && render(data.rooms)),
+);
 
 const socket = new ChatSocket({
   onOpen() {

@@ -5,7 +5,7 @@
 // nothing to your socket for each message (that would be a frame per member per
 // message), so their counts are also read again every 30 s while the tab is visible
 // and whenever it becomes visible.
-import { api } from "./api.js";
+import { api, oneAtATime } from "./api.js";
 import { ChatSocket, watchSockets } from "./socket.js";
 
 const REFRESH_EVERY_MS = 30000;
@@ -57,24 +57,10 @@ function render(rooms) {
   totalBadge.setAttribute("role", "img");
 }
 
-// One read at a time; a change announced during a read asks for one more after it.
-let reading = null;
-let again = false;
-function refresh() {
-  if (reading) {
-    again = true;
-    return reading;
-  }
-  again = false;
-  reading = api("GET", "/api/sidebar")
-    .then(({ ok, data }) => ok && render(data.rooms))
-    .catch(() => {}) // offline: the next (re)connect reads again
-    .finally(() => {
-      reading = null;
-      if (again) refresh();
-    });
-  return reading;
-}
+// Offline reads fail quietly: the next (re)connect reads again.
+const refresh = oneAtATime(() =>
+  api("GET", "/api/sidebar").then(({ ok, data }) => ok && render(data.rooms)),
+);
 
 const CHANGES = new Set(["room_activity", "mention", "read", "removed", "joined", "room_updated", "left"]);
 
