@@ -106,18 +106,22 @@ def _label(room: Room, other: tuple[str, str] | None) -> dict[str, str]:
     return {"label": room.name, "handle": ""}
 
 
-def room_label(*, room: Room, user: User) -> dict[str, str]:
-    other = None
-    if room.kind == Room.Kind.DIRECT:
-        other = (
-            Membership.objects.filter(room=room)
-            .exclude(user=user)
-            .values_list("user__display_name", "user__username")
-            .first()
+def room_labels(*, user: User, rooms) -> dict[int, dict[str, str]]:
+    """Room id -> what `user` calls each room (see _label); one query for the 1:1 chats."""
+    rooms = list(rooms)
+    others = {
+        room_id: (display_name or username, username)
+        for room_id, username, display_name in Membership.objects.filter(
+            room_id__in=[r.id for r in rooms if r.kind == Room.Kind.DIRECT]
         )
-        if other is not None:
-            other = (other[0] or other[1], other[1])
-    return _label(room, other)
+        .exclude(user=user)
+        .values_list("room_id", "user__username", "user__display_name")
+    }
+    return {r.id: _label(r, others.get(r.id)) for r in rooms}
+
+
+def room_label(*, room: Room, user: User) -> dict[str, str]:
+    return room_labels(user=user, rooms=[room])[room.id]
 
 
 def private_room_summaries(*, user: User) -> list[dict]:
@@ -201,20 +205,13 @@ def sidebar_rooms(*, user: User) -> list[dict]:
         key=lambda r: (r.last_message_at is not None, r.last_message_at, r.id),
         reverse=True,
     )
-    other_person = {
-        room_id: (display_name or username, username)
-        for room_id, username, display_name in Membership.objects.filter(
-            room_id__in=[r.id for r in private if r.kind == Room.Kind.DIRECT]
-        )
-        .exclude(user=user)
-        .values_list("room_id", "user__username", "user__display_name")
-    }
+    labels = room_labels(user=user, rooms=private)
     mentions = _unread_mention_counts(user=user, room_ids=list(memberships))
 
     def entry(room: Room) -> dict:
         return {
             "room": room,
-            **_label(room, other_person.get(room.id)),
+            **labels.get(room.id, _label(room, None)),
             "unread": max(0, room.last_seq - memberships[room.id].last_read_seq),
             "mentions": mentions.get(room.id, 0),
         }

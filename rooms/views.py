@@ -100,11 +100,10 @@ def room_detail(request, room_id: int):
 @login_required
 def mention_list(request):
     """Messages that @mention me, newest first, each linking to its room."""
-    return render(
-        request,
-        "rooms/mentions.html",
-        {"mentions": selectors.mentions_for_user(user=request.user)},
-    )
+    mentions = selectors.mentions_for_user(user=request.user)
+    labels = selectors.room_labels(user=request.user, rooms={m.room for m in mentions})
+    rows = [{"message": m, "room_name": labels[m.room_id]["label"]} for m in mentions]
+    return render(request, "rooms/mentions.html", {"mentions": rows})
 
 
 SEARCH_RESULTS = 50
@@ -119,8 +118,13 @@ def message_search(request):
     messages_found = selectors.messages_search(
         user=request.user, query=search_query, limit=SEARCH_RESULTS
     )
+    labels = selectors.room_labels(user=request.user, rooms={m.room for m in messages_found})
     results = [
-        {"message": message, "body": formatting.highlight_words(message.body, words)}
+        {
+            "message": message,
+            "room_name": labels[message.room_id]["label"],
+            "body": formatting.highlight_words(message.body, words),
+        }
         for message in messages_found
     ]
     return render(
@@ -178,10 +182,11 @@ def room_invite(request, room_id: int):
     invited = ", ".join(form.cleaned_data["usernames"])
     if target.pk != room.pk:
         # A 1:1 chat stays between its two people: inviting starts a conference.
+        other = selectors.room_label(room=room, user=request.user)["label"]
         messages.success(
             request,
-            f"You started a new conference with everyone from {room.name} and {invited}; "
-            f"the private chat {room.name} stays as it was.",
+            f"You started a new conference with {other} and {invited}; "
+            f"your private chat with {other} stays as it was.",
         )
     else:
         messages.success(request, f"Invited {invited}.")

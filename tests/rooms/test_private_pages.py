@@ -44,8 +44,8 @@ def test_inviting_from_a_direct_room_page_moves_to_the_new_conference(client, al
     assert b"Leave conference" in page.content
     # The page says what happened, and that the 1:1 chat is untouched.
     assert (
-        "You started a new conference with everyone from alice &amp; bob and carol; "
-        "the private chat alice &amp; bob stays as it was."
+        "You started a new conference with Bob and carol; "
+        "your private chat with Bob stays as it was."
     ) in page.content.decode()
     # Inviting into that conference says who was invited; the room's notice names all.
     more = client.post(f"/rooms/{conference.id}/invite/", {"usernames": "dave, erin"}, follow=True)
