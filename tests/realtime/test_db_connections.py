@@ -68,6 +68,12 @@ async def test_a_sockets_database_work_leaves_no_connection_open(opened, room, a
     still_open = [name for name, wrapper in in_workers if wrapper.connection is not None]
     assert still_open == []
     if default_connection.vendor == "postgresql" and default_connection.pool:
-        stats = default_connection.pool.get_stats()
-        # asgiref's sync thread may keep the one connection it used (see above).
+        # asgiref's sync thread may keep the one connection it used (see above). On a
+        # busy machine a clean-up step may still hold one for a moment after the
+        # communicator stopped waiting: returned soon is returned, lost is never.
+        for _ in range(50):
+            stats = default_connection.pool.get_stats()
+            if stats["pool_size"] - stats["pool_available"] <= 1:
+                break
+            await asyncio.sleep(0.1)
         assert stats["pool_size"] - stats["pool_available"] <= 1, stats
