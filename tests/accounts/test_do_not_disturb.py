@@ -97,7 +97,7 @@ def test_the_navigation_shows_the_switch_pressed_or_not(client, alice):
     client.force_login(alice)
     page = client.get("/").content.decode()
     assert 'id="dnd-toggle"' in page and 'aria-pressed="false"' in page
-    assert ">Do not disturb</button>" in page
+    assert '<span class="dnd-text">Do not disturb</span></button>' in page
     services.user_set_do_not_disturb(user=alice, on=True)
     page = client.get("/").content.decode()
     assert 'aria-pressed="true"' in page
