@@ -50,7 +50,7 @@ def test_a_tab_that_slept_through_changes_shows_them_after_reconnecting(room, ne
     bob.evaluate("window.stillTheSamePage = true")
 
     switch.off("network went away")
-    expect(bob.get_by_role("status")).to_contain_text("Reconnecting", timeout=LIVE)
+    expect(bob.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible(timeout=LIVE)
 
     ids = message_ids(alice, room.id)
     edited = call_api(

@@ -235,7 +235,7 @@ def test_a_dropped_connection_rejoins_and_misses_nothing(new_page, base_url):
     expect(bob.get_by_role("log").get_by_text("before the drop")).to_be_visible(timeout=LIVE)
 
     switch.off("network went away")
-    expect(bob.get_by_role("status")).to_contain_text("Reconnecting", timeout=LIVE)
+    expect(bob.get_by_role("status").filter(has_text="Reconnecting")).to_be_visible(timeout=LIVE)
     wait_for(bob, lambda: switch.attempts >= 2)
     send(alice, "while you were away 1")
     send(alice, "while you were away 2")

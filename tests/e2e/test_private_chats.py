@@ -88,7 +88,7 @@ def test_a_private_chat_becomes_a_conference_that_one_member_leaves(new_page):
     dialog = carol.get_by_role("dialog", name=re.compile(r"^Leave .*\? You will stop"))
     dialog.get_by_role("button", name="Leave").click()
     expect(carol.get_by_role("heading", name="Rooms", exact=True)).to_be_visible()
-    expect(carol.get_by_role("status")).to_contain_text(f"You left {CONFERENCE}.")
+    expect(carol.get_by_role("status").filter(has_text=f"You left {CONFERENCE}.")).to_be_visible()
     for page in (alice, bob):
         shown(page, "carol left")
     expect(carol.get_by_role("link", name=CONFERENCE)).to_have_count(0)
