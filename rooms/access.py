@@ -107,6 +107,25 @@ def message_get_visible(*, user: User, message_id: int) -> Message:
     return message
 
 
+def message_get_visible_by_seq(*, user: User, room_id: int, seq: int) -> Message:
+    """Message `seq` of a room `user` may read (for clients that name messages by room
+    and seq, as socket frames do); MessageNotFound for a missing message and for a
+    room they cannot see alike."""
+    try:
+        room = room_get_visible(user=user, room_id=room_id)
+    except RoomNotFound as exc:
+        raise MessageNotFound() from exc
+    message = (
+        Message.objects.select_related(*selectors.MESSAGE_RELATED)
+        .filter(room=room, seq=seq)
+        .first()
+    )
+    if message is None:
+        raise MessageNotFound()
+    message.room = room
+    return message
+
+
 # --- roles --------------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 
-from rooms import access, changes, moderation, services
+from rooms import access, changes, moderation, selectors, services, wire
 from rooms.errors import Banned, Forbidden, InvalidInput, Locked, MessageNotFound, Muted
 from rooms.models import Message, ModerationAction, Room
 from tests.conftest import connect, join, nothing_more, receive_type
@@ -258,6 +258,24 @@ def test_the_pins_list_costs_the_same_queries_however_many_pins(
     assert len(answer.json()["messages"]) == 5
 
 
+def test_a_history_page_with_pins_costs_one_query(
+    conference, alice, bob, carol, django_assert_num_queries
+):
+    for n, who in enumerate((alice, bob, carol)):
+        message, _ = services.message_post(room=conference, author=who, body=f"m{n}")
+        pin(message, who)
+    with django_assert_num_queries(1):
+        rows, _ = selectors.messages_page(room=conference)
+        shown = [wire.message_dict(m) for m in rows]
+    assert [m["pinned_by"] for m in shown] == ["alice", "bob", "carol"]
+
+
+def test_the_openapi_schema_lists_the_pin_endpoints(client):
+    paths = client.get("/api/openapi.json").json()["paths"]
+    assert {"post", "delete"} <= set(paths["/api/messages/{message_id}/pin"])
+    assert "get" in paths["/api/rooms/{room_id}/pins"]
+
+
 def test_the_room_page_offers_pins_to_whom_may_pin(client, public, conference, alice, bob):
     client.force_login(bob)
     assert b'data-can-pin="false"' in client.get(f"/rooms/{public.id}/").content
@@ -315,3 +333,32 @@ def test_changes_module_refuses_without_a_role(public, bob):
     message, _ = services.message_post(room=public, author=bob, body="mine")
     with pytest.raises(Forbidden):
         changes.message_pin_set(message=message, by=bob, pinned=True)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_pin_frame_pins_by_room_and_seq_and_refusals_are_error_frames(alice, bob):
+    room = await database_sync_to_async(services.room_create)(
+        creator=alice, name="Lobby", kind=Room.Kind.PUBLIC
+    )
+    message, _ = await database_sync_to_async(services.message_post)(
+        room=room, author=bob, body="pin me"
+    )
+    owner, member = await connect(alice), await connect(bob)
+    await join(owner, room.id)
+    await join(member, room.id)
+    await member.send_json_to({"type": "pin", "room": room.id, "seq": message.seq})
+    refused = await receive_type(member, "error")
+    assert refused["code"] == "forbidden"
+    await owner.send_json_to({"type": "pin", "room": room.id, "seq": 99})
+    assert (await receive_type(owner, "error"))["code"] == "not_found"
+    await owner.send_json_to({"type": "pin", "room": room.id, "seq": 1, "pinned": "yes"})
+    assert (await receive_type(owner, "error"))["code"] == "invalid"
+    await owner.send_json_to({"type": "pin", "room": room.id, "seq": message.seq})
+    for socket in (owner, member):
+        updated = await receive_type(socket, "message_updated")
+        assert updated["message"]["pinned"] is True and updated["message"]["pinned_by"] == "alice"
+    await owner.send_json_to({"type": "pin", "room": room.id, "seq": message.seq, "pinned": False})
+    updated = await receive_type(member, "message_updated")
+    assert updated["message"]["pinned"] is False
+    await owner.disconnect()
+    await member.disconnect()
