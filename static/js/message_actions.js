@@ -224,7 +224,12 @@ export class MessageActions {
     }
     // The answer is a 204: show the change now; the socket's message_updated (with the
     // new rev, the time and who pinned it) follows and replaces this.
-    const shown = { ...message, pinned, pinned_at: pinned ? new Date().toISOString() : null, pinned_by: pinned ? this.me : null };
+    const shown = {
+      ...message,
+      pinned,
+      pinned_at: pinned ? new Date().toISOString() : null,
+      pinned_by: pinned ? this.me : null,
+    };
     this.show(shown);
     this.onPinned?.(shown);
     this.log.querySelector(`article[data-seq="${message.seq}"] [data-action=pin]`)?.focus();
