@@ -325,8 +325,8 @@ def message_pin(request, message_id: int):
     "/messages/{message_id}/pin", response={204: None, 400: Detail, 403: Detail, 404: Detail}
 )
 def message_unpin(request, message_id: int):
-    """Take a message off its room's "Pinned" list (whoever pinned it; the same people
-    may). Unpinning a message that is not pinned changes nothing."""
+    """Take a message off its room's "Pinned" list: whoever may pin may unpin, whoever
+    pinned it. Unpinning a message that is not pinned changes nothing."""
     message = access.message_get_visible(user=request.auth, message_id=message_id)
     moderation.message_pin(message=message, by=request.auth, pinned=False)
     return Status(204, None)
