@@ -78,15 +78,13 @@ export class MessageActions {
 
   markPinned(item, message) {
     item.classList.add("pinned");
+    // Words, not an emoji: they read the same with every font and screen reader.
     const marker = document.createElement("span");
-    marker.className = "pin-marker";
-    marker.textContent = "📌";
+    marker.className = "tag pin-marker";
+    marker.textContent = "pinned";
     marker.title = message.pinned_by ? `Pinned by @${message.pinned_by}` : "Pinned";
-    const words = document.createElement("span");
-    words.className = "visually-hidden";
-    words.textContent = " pinned";
-    marker.append(words);
-    item.querySelector(".meta")?.append(marker);
+    // On the message itself, not in its meta line: a grouped follow-up hides that line.
+    item.append(marker);
   }
 
   recent(message) {
