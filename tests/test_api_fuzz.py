@@ -442,5 +442,8 @@ def test_the_pin_endpoints_take_any_path_and_body_without_a_5xx(pin_world, clien
     assert after <= pin_world["pinnable"]
     if method != "GET" and (who == "member" or status >= 400):
         assert after == before, (method, path, who, status)
-    if target == pin_world["hidden"] and who == "member":
+    refused_at_edge = status == 400 and response.json()["detail"].startswith(
+        "The request body was refused"  # a body that is not JSON, before any route
+    )
+    if target == pin_world["hidden"] and who == "member" and not refused_at_edge:
         assert status == 404, (method, path)  # not theirs to see: as for a missing one
