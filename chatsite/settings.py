@@ -443,6 +443,8 @@ CHAT_REPORTS_PER_HOUR = env_int("CHAT_REPORTS_PER_HOUR", 20)
 # "bob joined" at most once an hour per user and room, however often they leave and rejoin.
 CHAT_JOIN_NOTICE_INTERVAL = env_int("CHAT_JOIN_NOTICE_INTERVAL", 3600)
 CHAT_REACTIONS_PER_MESSAGE = env_int("CHAT_REACTIONS_PER_MESSAGE", 20)  # distinct emoji
+CHAT_PINS_PER_ROOM = env_int("CHAT_PINS_PER_ROOM", 50)  # pinned messages a room holds at once
+CHAT_PINS_PER_MINUTE = env_int("CHAT_PINS_PER_MINUTE", 30)  # pins and unpins per user
 CHAT_SOCKETS_PER_USER = env_int("CHAT_SOCKETS_PER_USER", 20)  # open sockets per user
 # Guests (rooms/guests.py): people with a name and no account, in public rooms their
 # owners opened to guests, through the TCP gateway and the old clients' socket. Off by

@@ -12,6 +12,7 @@ The decisions, for a signed-in user and a room:
 | edit | also: not the author, the message deleted, or older than the edit window |
 | delete | the author: the post rules and the edit window; a moderator: any time, even locked (archived: site staff only) |
 | moderate | not an owner or moderator of the room (site staff: any public room) |
+| pin, unpin | a public room: not an owner or moderator (site staff: as moderate); any room: the post rules (archived, locked, muted); pinning: a deleted message or a system line |
 
 A guest (rooms/guests.py) reads and writes only public rooms open to guests (any other
 room is a 404 to them, like a private room) and is refused, with `forbidden`, whatever
@@ -92,13 +93,36 @@ def room_get_exportable(*, user: User, room_id: int) -> Room:
 def message_get_visible(*, user: User, message_id: int) -> Message:
     """The message if its room is readable by `user`; otherwise MessageNotFound (or
     Banned), the same for a missing message and one in a room they cannot see."""
-    message = Message.objects.select_related("author", "room").filter(pk=message_id).first()
+    message = (
+        Message.objects.select_related(*selectors.MESSAGE_RELATED, "room")
+        .filter(pk=message_id)
+        .first()
+    )
     if message is None:
         raise MessageNotFound()
     try:
         room_get_visible(user=user, room_id=message.room_id)
     except RoomNotFound as exc:
         raise MessageNotFound() from exc
+    return message
+
+
+def message_get_visible_by_seq(*, user: User, room_id: int, seq: int) -> Message:
+    """Message `seq` of a room `user` may read (for clients that name messages by room
+    and seq, as socket frames do); MessageNotFound for a missing message and for a
+    room they cannot see alike."""
+    try:
+        room = room_get_visible(user=user, room_id=room_id)
+    except RoomNotFound as exc:
+        raise MessageNotFound() from exc
+    message = (
+        Message.objects.select_related(*selectors.MESSAGE_RELATED)
+        .filter(room=room, seq=seq)
+        .first()
+    )
+    if message is None:
+        raise MessageNotFound()
+    message.room = room
     return message
 
 
@@ -112,11 +136,16 @@ def _is_moderator(membership: Membership | None) -> bool:
     )
 
 
-def can_moderate(*, user: User, room: Room) -> bool:
-    """Owners and moderators of the room; site staff in any public room."""
+def _moderates(*, user: User, room: Room, membership: Membership | None) -> bool:
     if user.is_staff and room.kind == Room.Kind.PUBLIC:
         return True
-    return _is_moderator(selectors.membership_get(user=user, room=room))
+    return _is_moderator(membership)
+
+
+def can_moderate(*, user: User, room: Room) -> bool:
+    """Owners and moderators of the room; site staff in any public room."""
+    membership = selectors.membership_get(user=user, room=room)
+    return _moderates(user=user, room=room, membership=membership)
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -181,6 +210,40 @@ def check_can_delete(*, user: User, message: Message) -> None:
     _check_member_can_write(user=user, room=room)
     if not _within_edit_window(message):
         raise Forbidden("This message is too old to delete.")
+
+
+def _may_pin(*, user: User, room: Room, membership: Membership | None) -> bool:
+    """Pins are the room's shared notice board: in a public room its owner and
+    moderators (and site staff) keep it; in a private room (1:1 or conference) every
+    member does, as they share the room as equals."""
+    if room.is_private:
+        return membership is not None
+    return _moderates(user=user, room=room, membership=membership)
+
+
+def can_pin(*, user: User, room: Room) -> bool:
+    """Whether the page offers "Pin message" (the room's rules still apply on the day:
+    a mute or a lock refuses it, with its reason)."""
+    membership = selectors.membership_get(user=user, room=room)
+    return _may_pin(user=user, room=room, membership=membership)
+
+
+def check_can_pin(*, user: User, message: Message, pin: bool) -> None:
+    """Pinning (`pin`) or unpinning a message the caller has read through
+    message_get_visible. The role first (403 `forbidden`), then the post rules (archived,
+    locked, muted), then the message: deleted messages and system lines are never
+    pinned (400; unpinning them is harmless, as they are never pinned)."""
+    room = message.room
+    membership = selectors.membership_get(user=user, room=room)
+    if room.is_private and membership is None:
+        raise MessageNotFound()
+    if not _may_pin(user=user, room=room, membership=membership):
+        raise Forbidden("Only the room's owner or moderators can pin messages.")
+    check_can_write(user=user, room=room, membership=membership)
+    if pin and message.deleted:
+        raise InvalidInput("A deleted message cannot be pinned.")
+    if pin and message.kind == Message.Kind.SYSTEM:
+        raise InvalidInput("System messages cannot be pinned.")
 
 
 def _check_member_can_write(*, user: User, room: Room) -> None:

@@ -81,6 +81,9 @@ class MessageOut(Schema):
     reactions: dict[str, list[str]] = Field(default_factory=dict)
     html: str = ""
     reply_to: int | None = None
+    pinned: bool = False
+    pinned_at: datetime | None = None
+    pinned_by: str | None = None
 
 
 class MessagePage(Schema):
@@ -305,6 +308,39 @@ def message_delete(request, message_id: int):
     message = access.message_get_visible(user=request.auth, message_id=message_id)
     moderation.message_remove(message=message, by=request.auth)
     return Status(204, None)
+
+
+@router.post(
+    "/messages/{message_id}/pin", response={204: None, 400: Detail, 403: Detail, 404: Detail}
+)
+def message_pin(request, message_id: int):
+    """Pin a message to its room's "Pinned" list: owners and moderators of a public
+    room, any member of a private one. Pinning a pinned message changes nothing."""
+    message = access.message_get_visible(user=request.auth, message_id=message_id)
+    moderation.message_pin(message=message, by=request.auth, pinned=True)
+    return Status(204, None)
+
+
+@router.delete(
+    "/messages/{message_id}/pin", response={204: None, 400: Detail, 403: Detail, 404: Detail}
+)
+def message_unpin(request, message_id: int):
+    """Take a message off its room's "Pinned" list: whoever may pin may unpin, whoever
+    pinned it. Unpinning a message that is not pinned changes nothing."""
+    message = access.message_get_visible(user=request.auth, message_id=message_id)
+    moderation.message_pin(message=message, by=request.auth, pinned=False)
+    return Status(204, None)
+
+
+class PinnedList(Schema):
+    messages: list[MessageOut]
+
+
+@router.get("/rooms/{room_id}/pins", response={200: PinnedList, 403: Detail, 404: Detail})
+def room_pins(request, room_id: int):
+    """The room's pinned messages, newest pin first; readable as its history is."""
+    room = access.room_get_visible(user=request.auth, room_id=room_id)
+    return {"messages": [wire.message_dict(m) for m in selectors.messages_pinned(room=room)]}
 
 
 class SearchResults(Schema):

@@ -1,8 +1,8 @@
-"""Changing messages that already exist: edits, deletions, reactions.
+"""Changing messages that already exist: edits, deletions, reactions, pins.
 
 Each change takes the room's next `rev` under the room's row lock and stamps it on the
 message, so a client that was away asks for "changed after rev R" and learns of every
-edit, deletion and reaction once, in the order they happened.
+edit, deletion, reaction and pin once, in the order they happened.
 """
 
 from __future__ import annotations
@@ -22,8 +22,15 @@ from rooms.services import clean_body, throttle
 EMOJI_MAX = 32
 
 
-def _bump_rev(message: Message) -> None:
-    locked = Room.objects.select_for_update().get(pk=message.room_id)
+def _lock_room(room_id: int) -> Room:
+    """The room's row, locked until the transaction ends (on SQLite the IMMEDIATE
+    transaction already serialises writers)."""
+    return Room.objects.select_for_update().get(pk=room_id)
+
+
+def _bump_rev(message: Message, locked: Room | None = None) -> None:
+    if locked is None:
+        locked = _lock_room(message.room_id)
     locked.last_rev += 1
     locked.save(update_fields=["last_rev"])
     message.rev = locked.last_rev
@@ -58,7 +65,12 @@ def message_delete(*, message: Message, by: User) -> Message:
         message.deleted = True
         message.deleted_at = timezone.now()
         message.deleted_by = by
-        message.save(update_fields=["deleted", "deleted_at", "deleted_by", "rev"])
+        # A removed message leaves the room's pins with it.
+        message.pinned_at = None
+        message.pinned_by = None
+        message.save(
+            update_fields=["deleted", "deleted_at", "deleted_by", "pinned_at", "pinned_by", "rev"]
+        )
         events.message_changed(message)
     return message
 
@@ -103,6 +115,47 @@ def reaction_set(*, message: Message, by: User, emoji: str, on: bool) -> Message
         message.save(update_fields=["reactions", "rev"])
         events.message_changed(message)
     return message
+
+
+def message_pin_set(*, message: Message, by: User, pinned: bool) -> bool:
+    """Pin (`pinned`) or unpin a message, under rooms.access.check_can_pin. Pinning
+    what is pinned, or unpinning what is not, changes nothing and broadcasts nothing.
+    Otherwise the message takes the room's next rev (so `changed_after` carries it) and
+    every socket in the room gets it as `message_updated`. A room holds at most
+    CHAT_PINS_PER_ROOM pins, counted under the room's row lock so two pins at once
+    cannot both take the last place. Returns whether anything changed."""
+    access.check_can_pin(user=by, message=message, pin=pinned)
+    if (message.pinned_at is not None) == pinned:
+        return False
+    throttle(f"pins:{by.pk}", limit=settings.CHAT_PINS_PER_MINUTE, per_seconds=60)
+    limit = settings.CHAT_PINS_PER_ROOM
+    with transaction.atomic():
+        locked = _lock_room(message.room_id)  # pins change one at a time per room
+        pinned_at, deleted = (
+            Message.objects.filter(pk=message.pk).values_list("pinned_at", "deleted").get()
+        )
+        if pinned and deleted:  # deleted since it was read
+            raise InvalidInput("A deleted message cannot be pinned.")
+        # Another pin or unpin may have come first since the message was read.
+        changed = (pinned_at is not None) != pinned
+        if changed:
+            if pinned:
+                count = Message.objects.filter(
+                    room_id=message.room_id, pinned_at__isnull=False
+                ).count()
+                if count >= limit:
+                    raise InvalidInput(
+                        f"This room already has {limit} pinned messages, the most it takes; "
+                        "unpin one first."
+                    )
+            _bump_rev(message, locked)
+            message.pinned_at = timezone.now() if pinned else None
+            message.pinned_by = by if pinned else None
+            message.save(update_fields=["pinned_at", "pinned_by", "rev"])
+            events.message_changed(message)
+    if not changed:
+        message.refresh_from_db(fields=["pinned_at", "pinned_by", "deleted", "rev"])
+    return changed
 
 
 def revisions_for(*, message: Message, user: User) -> list[MessageRevision]:

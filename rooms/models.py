@@ -148,6 +148,16 @@ class Message(models.Model):
     # A seq rather than a foreign key: the wire shape is the seq, so a page of messages
     # needs no join, and seqs are never reused (messages are only ever soft-deleted).
     reply_to_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    # Pinned to the room's "Pinned" list (rooms/changes.py message_pin_set): when and by
+    # whom; both null when not pinned. Deleting a message unpins it.
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         constraints = [
@@ -167,6 +177,13 @@ class Message(models.Model):
                 fields=["room", "reply_to_seq", "seq"],
                 condition=Q(reply_to_seq__isnull=False),
                 name="message_room_replies",
+            ),
+            # A room's pinned messages, newest pin first; partial, so the many messages
+            # never pinned cost it nothing.
+            models.Index(
+                fields=["room", "pinned_at"],
+                condition=Q(pinned_at__isnull=False),
+                name="message_room_pins",
             ),
         ]
 
@@ -209,6 +226,8 @@ class ModerationAction(models.Model):
         APPOINT = "appoint_moderator"
         DISMISS = "dismiss_moderator"
         DEACTIVATE = "deactivate_user"
+        PIN = "pin_message"
+        UNPIN = "unpin_message"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

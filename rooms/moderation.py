@@ -91,6 +91,23 @@ def message_remove(*, message: Message, by: User, reason: str = "") -> Message:
     return message
 
 
+def message_pin(*, message: Message, by: User, pinned: bool) -> Message:
+    """Pin or unpin a message (rooms.changes.message_pin_set: who may, the limit, the
+    rev and the broadcast). Each actual change is recorded in the room's audit log, in
+    every kind of room: unpinning leaves no other trace, and the log is where owners
+    and moderators look for who changed the room's shared state."""
+    with transaction.atomic():
+        if changes.message_pin_set(message=message, by=by, pinned=pinned):
+            _audit(
+                by,
+                Action.PIN if pinned else Action.UNPIN,
+                room=message.room,
+                target=message.author,
+                message=message,
+            )
+    return message
+
+
 def member_mute(
     *, room: Room, by: User, username: str, minutes: int | None, reason: str = ""
 ) -> datetime:

@@ -144,7 +144,7 @@ def private_room_summaries(*, user: User) -> list[dict]:
         for m in Message.objects.filter(
             room_id__in=[r.id for r in rooms if r.last_seq],
             seq=Subquery(Room.objects.filter(pk=OuterRef("room_id")).values("last_seq")[:1]),
-        ).select_related("author")
+        ).select_related(*MESSAGE_RELATED)
     }
     members = {}
     labels = {}
@@ -246,8 +246,12 @@ def room_member_notify_levels(*, room: Room) -> dict[int, str]:
     }
 
 
+# What message_dict reads beside the message row: loaded with it, one query per page.
+MESSAGE_RELATED = ("author", "pinned_by")
+
+
 def _messages(room: Room) -> QuerySet[Message]:
-    return Message.objects.filter(room=room).select_related("author")
+    return Message.objects.filter(room=room).select_related(*MESSAGE_RELATED)
 
 
 def clamp_limit(limit: int | None) -> int:
@@ -282,7 +286,7 @@ def messages_between(*, room_id: int, after: int, up_to: int) -> list[Message]:
     """Messages with after < seq <= up_to, oldest first: a socket's gap repair."""
     return list(
         Message.objects.filter(room_id=room_id, seq__gt=after, seq__lte=up_to)
-        .select_related("author")
+        .select_related(*MESSAGE_RELATED)
         .order_by("seq")
     )
 
@@ -294,6 +298,12 @@ def messages_changed_after(
     limit = clamp_limit(limit)
     rows = list(_messages(room).filter(rev__gt=rev).order_by("rev")[: limit + 1])
     return rows[:limit], len(rows) > limit
+
+
+def messages_pinned(*, room: Room) -> list[Message]:
+    """The room's pinned messages (at most CHAT_PINS_PER_ROOM), newest pin first, for a
+    reader of the room (room_get_visible first). Deleted messages are never pinned."""
+    return list(_messages(room).filter(pinned_at__isnull=False).order_by("-pinned_at", "-id"))
 
 
 def message_replies(
@@ -350,7 +360,7 @@ def messages_search(*, user: User, query: str, limit: int = 50) -> list[Message]
         .filter(deleted=False)
         .exclude(kind=Message.Kind.SYSTEM)
         .extra(where=[where], params=params)
-        .select_related("author", "room")
+        .select_related(*MESSAGE_RELATED, "room")
         .order_by("-created", "-id")[: clamp_limit(limit)]
     )
 
@@ -371,7 +381,7 @@ def mentions_for_user(*, user: User, limit: int = 50) -> list[Message]:
     """Messages mentioning the user in rooms they still belong to, newest first."""
     return list(
         Message.objects.filter(mentions__user=user, room__memberships__user=user, deleted=False)
-        .select_related("author", "room")
+        .select_related(*MESSAGE_RELATED, "room")
         .order_by("-created", "-id")[: clamp_limit(limit)]
     )
 

@@ -327,7 +327,7 @@ def _existing(*, room: Room, author: User, client_id: str | None) -> Message | N
     if client_id is None:
         return None
     return (
-        Message.objects.select_related("author")
+        Message.objects.select_related(*selectors.MESSAGE_RELATED)
         .filter(room=room, author=author, client_id=client_id)
         .first()
     )

@@ -84,6 +84,7 @@ def room_detail(request, room_id: int):
             "invite_form": InviteForm(),
             "last_read_seq": membership.last_read_seq if membership is not None else "",
             "can_moderate": access.can_moderate(user=request.user, room=room),
+            "can_pin": access.can_pin(user=request.user, room=room),
             "my_role": membership.role if membership is not None else "",
             "guests_enabled": settings.CHAT_GUESTS,
             "edit_window": settings.CHAT_EDIT_WINDOW,

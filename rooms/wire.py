@@ -13,8 +13,9 @@ from rooms.models import Message, Room
 
 
 def message_dict(message: Message) -> dict[str, Any]:
-    """A Message as the contract describes it. Expects `author` to be loaded
-    (select_related) so a page of messages costs one query."""
+    """A Message as the contract describes it. Expects `author` and `pinned_by` to be
+    loaded (select_related, see rooms.selectors.MESSAGE_RELATED) so a page of messages
+    costs one query."""
     author = message.author
     return {
         "id": message.id,
@@ -34,7 +35,19 @@ def message_dict(message: Message) -> dict[str, Any]:
         "reactions": {} if message.deleted else message.reactions,
         # The seq of the message this one replies to in the same room, or null.
         "reply_to": message.reply_to_seq,
+        # On the room's "Pinned" list: since when and by whom (a deleted message never is).
+        "pinned": message.pinned_at is not None,
+        "pinned_at": message.pinned_at.isoformat() if message.pinned_at else None,
+        "pinned_by": _pinned_by(message),
     }
+
+
+def _pinned_by(message: Message) -> str | None:
+    # Read only for a pinned message, so an unpinned one costs no query even where the
+    # pinner was not loaded with it (select_related("pinned_by") on history reads).
+    if message.pinned_at is None or message.pinned_by_id is None:
+        return None
+    return message.pinned_by.username
 
 
 def room_dict(room: Room, members: list[str] | None = None) -> dict[str, Any]:

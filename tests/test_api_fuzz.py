@@ -368,3 +368,82 @@ def test_hostile_json_bodies_are_refused_cleanly_and_store_nothing(
             # in the same body is named first when it gets that far.
             assert response.json()["detail"].startswith("The request body was refused: "), shown
         transaction.set_rollback(True)
+
+
+# --- Pins: the two endpoints' paths and bodies --------------------------------------------
+
+
+@pytest.fixture
+def pin_world(db):
+    """A public room owned by `owner` with a member's message, a system line and a
+    deleted message in it; a conference of the owner's that the member is not in."""
+    from rooms import moderation
+    from rooms import services as room_services
+
+    owner = UserFactory(username="pin-owner")
+    member = UserFactory(username="pin-member")
+    others = [UserFactory(username=f"pin-other{n}") for n in range(2)]
+    room = room_services.room_create(creator=owner, name="Pins")
+    room_services.room_join(room=room, user=member)
+    message, _ = room_services.message_post(room=room, author=member, body="pin me")
+    gone, _ = room_services.message_post(room=room, author=member, body="gone")
+    moderation.message_remove(message=gone, by=owner)
+    system = room_services.post_system_message(room=room, body="a notice")
+    conference = room_services.room_create(
+        creator=owner, name="Pins", kind="conference", members=[u.username for u in others]
+    )
+    hidden, _ = room_services.message_post(room=conference, author=owner, body="private")
+    return {
+        "headers": {
+            "owner": {"Authorization": f"Bearer {token_for(owner)}"},
+            "member": {"Authorization": f"Bearer {token_for(member)}"},
+        },
+        "pinnable": {message.id, hidden.id},
+        "hidden": hidden.id,
+        "ids": [message.id, gone.id, system.id, hidden.id, 10**12],
+        "rooms": [room.id, conference.id, 10**12],
+    }
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_the_pin_endpoints_take_any_path_and_body_without_a_5xx(pin_world, clients, data, settings):
+    """POST and DELETE /api/messages/{id}/pin and GET /api/rooms/{id}/pins with any id
+    and any body: never a 5xx, every error a {"detail"} sentence, only the owner
+    changes pins (the member is neither a moderator of the public room nor in the
+    conference), and deleted messages and system lines never are pinned."""
+    from rooms.models import Message
+
+    settings.CHAT_PINS_PER_MINUTE = 10**6  # fuzz the rules, not the rate limit
+    method = data.draw(st.sampled_from(["POST", "DELETE", "GET"]))
+    who = data.draw(st.sampled_from(["owner", "member"]))
+    if method == "GET":
+        target = data.draw(st.one_of(PATH_IDS, st.sampled_from(pin_world["rooms"])))
+        path = f"/api/rooms/{target}/pins"
+    else:
+        target = data.draw(st.one_of(PATH_IDS, st.sampled_from(pin_world["ids"])))
+        path = f"/api/messages/{target}/pin"
+    body = data.draw(BODIES)
+    raw = body["__raw__"] if isinstance(body, dict) and "__raw__" in body else json.dumps(body)
+    before = set(Message.objects.filter(pinned_at__isnull=False).values_list("id", flat=True))
+    response = clients[False].generic(
+        method, path, raw, content_type="application/json", headers=pin_world["headers"][who]
+    )
+    status = response.status_code
+    event(f"{method} {who} -> {status}")
+    assert status < 500, (method, path, raw, response.content[:300])
+    if status >= 400:
+        assert isinstance(response.json()["detail"], str), response.content
+    after = set(Message.objects.filter(pinned_at__isnull=False).values_list("id", flat=True))
+    assert after <= pin_world["pinnable"]
+    if method != "GET" and (who == "member" or status >= 400):
+        assert after == before, (method, path, who, status)
+    refused_at_edge = status == 400 and response.json()["detail"].startswith(
+        "The request body was refused"  # a body that is not JSON, before any route
+    )
+    if target == pin_world["hidden"] and who == "member" and not refused_at_edge:
+        assert status == 404, (method, path)  # not theirs to see: as for a missing one

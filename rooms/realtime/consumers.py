@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
 from accounts import services as account_services
-from rooms import access, services, wire
+from rooms import access, moderation, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Message
 from rooms.realtime import cleanup, commands, events, frames, presence
@@ -53,6 +53,12 @@ def _seen(user_id: int) -> None:
 def _mark_read(user, room_id: int, seq: int) -> None:
     room = access.room_get_visible(user=user, room_id=room_id)
     services.membership_mark_read(room=room, user=user, seq=seq)
+
+
+@in_thread
+def _pin(user, room_id: int, seq: int, pinned: bool) -> None:
+    message = access.message_get_visible_by_seq(user=user, room_id=room_id, seq=seq)
+    moderation.message_pin(message=message, by=user, pinned=pinned)
 
 
 @in_thread
@@ -290,6 +296,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
         seq = frames.int_field(frame, "seq")
         await _mark_read(self.user, room_id, seq)
 
+    async def on_pin(self, frame: dict[str, Any]) -> None:
+        """Pin or unpin a message, as POST / DELETE /api/messages/{id}/pin do. No answer
+        of its own: the change reaches every socket joined to the room, this one too,
+        as `message_updated`; a refusal is an `error` frame."""
+        room_id = frames.int_field(frame, "room")
+        seq = frames.int_field(frame, "seq")
+        pinned = frame.get("pinned", True)
+        if not isinstance(pinned, bool):
+            raise InvalidInput("pinned must be true or false.")
+        await _pin(self.user, room_id, seq, pinned)
+
     async def on_ping(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=wire.frame("pong"))
 
@@ -298,6 +315,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "send": on_send,
         "leave": on_leave,
         "read": on_read,
+        "pin": on_pin,
         "typing": on_typing,
         "ping": on_ping,
     }

@@ -1,7 +1,9 @@
 // What a reader can do to a message: react, edit (their own), delete (their own, or
-// anyone's for the room's owner and moderators), report (someone else's). Each message gets a small group of
-// buttons named "React", "Edit" and "Delete", shown on hover or focus (on touch
-// screens, on a tap), and a row of reaction counts whose title says who reacted.
+// anyone's for the room's owner and moderators), report (someone else's), pin and unpin
+// (a public room's owner and moderators, any member of a private room). Each message
+// gets a small group of buttons named "React", "Edit", "Delete", "Pin message"...,
+// shown on hover or focus (on touch screens, on a tap), a row of reaction counts whose
+// title says who reacted, and a pin marker while it is pinned.
 //
 // Changes go through the API; everyone (this page included) then sees them through
 // the socket's message_updated / message_deleted frames, and the API's answer is
@@ -30,11 +32,13 @@ function button(className, text, { action, label, emoji } = {}) {
 }
 
 export class MessageActions {
-  constructor({ log, timeline, me, canModerate, editWindowSeconds, showError }) {
+  constructor({ log, timeline, me, canModerate, canPin, editWindowSeconds, showError, onPinned }) {
     this.log = log;
     this.timeline = timeline;
     this.me = me;
     this.canModerate = canModerate;
+    this.canPin = canPin;
+    this.onPinned = onPinned; // (message) => void: the Pinned list hears this page's own pins at once
     this.editWindowMs = editWindowSeconds * 1000;
     this.showError = showError;
     this.messages = new Map(); // seq -> the message as last drawn
@@ -61,6 +65,7 @@ export class MessageActions {
       }
     }
     if (message.deleted || message.kind === "system") return;
+    if (message.pinned) this.markPinned(item, message);
     const reactions = this.renderReactions(message);
     if (reactions) item.append(reactions);
     item.append(this.renderToolbar(message, mine));
@@ -69,6 +74,17 @@ export class MessageActions {
       body.hidden = true;
       body.after(this.editing.form);
     }
+  }
+
+  markPinned(item, message) {
+    item.classList.add("pinned");
+    // Words, not an emoji: they read the same with every font and screen reader.
+    const marker = document.createElement("span");
+    marker.className = "tag pin-marker";
+    marker.textContent = "pinned";
+    marker.title = message.pinned_by ? `Pinned by @${message.pinned_by}` : "Pinned";
+    // On the message itself, not in its meta line: a grouped follow-up hides that line.
+    item.append(marker);
   }
 
   recent(message) {
@@ -104,6 +120,12 @@ export class MessageActions {
     }
     if (this.canModerate || (mine && this.recent(message))) {
       bar.append(button("message-action", "✕", { action: "delete", label: "Delete" }));
+    }
+    if (this.canPin) {
+      const label = message.pinned ? "Unpin message" : "Pin message";
+      const pin = button("message-action", "📌", { action: "pin", label });
+      if (message.pinned) pin.classList.add("on");
+      bar.append(pin);
     }
     if (!mine) {
       bar.append(button("message-action", "⚑", { action: "report", label: "Report" }));
@@ -171,6 +193,9 @@ export class MessageActions {
       case "report":
         this.report(message);
         break;
+      case "pin":
+        this.pin(message);
+        break;
       default:
         break;
     }
@@ -186,6 +211,26 @@ export class MessageActions {
     const { ok, data } = await api("POST", `/api/messages/${message.id}/reactions`, { emoji, on: !mine });
     if (ok) this.show(data);
     else this.showError(data.detail);
+  }
+
+  async pin(message) {
+    const pinned = !message.pinned;
+    const { ok, data } = await api(pinned ? "POST" : "DELETE", `/api/messages/${message.id}/pin`);
+    if (!ok) {
+      this.showError(data.detail);
+      return;
+    }
+    // The answer is a 204: show the change now; the socket's message_updated (with the
+    // new rev, the time and who pinned it) follows and replaces this.
+    const shown = {
+      ...message,
+      pinned,
+      pinned_at: pinned ? new Date().toISOString() : null,
+      pinned_by: pinned ? this.me : null,
+    };
+    this.show(shown);
+    this.onPinned?.(shown);
+    this.log.querySelector(`article[data-seq="${message.seq}"] [data-action=pin]`)?.focus();
   }
 
   async remove(message) {

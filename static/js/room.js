@@ -105,15 +105,17 @@ async function loadAround(seq) {
   updateLoadOlder();
 }
 
-/** Scroll the message into the middle of the log and outline it for a moment. */
+/** Scroll the message into the middle of the log and outline it for a moment.
+ * -> whether it is on the page (a search result, a pinned message). */
 function showFound(seq) {
   const item = timeline.bySeq.get(seq);
-  if (!item) return;
+  if (!item) return false;
   const offset = item.getBoundingClientRect().top - log.getBoundingClientRect().top;
   log.scrollTop += offset - Math.max(16, (log.clientHeight - item.offsetHeight) / 2);
   item.classList.add("found");
   setTimeout(() => item.classList.remove("found"), FOUND_SHOWN_MS);
   jumpLatest.hidden = timeline.atBottom();
+  return true;
 }
 
 function updateLoadOlder() {
@@ -294,7 +296,18 @@ function dropPending(clientId) {
 
 // --- around the conversation: actions, members, mentions, notifications, unread -------
 
-const features = roomFeatures({ root, roomId, me, log, timeline, input, composer, showError, loadOlder: fetchOlder });
+const features = roomFeatures({
+  root,
+  roomId,
+  me,
+  log,
+  timeline,
+  input,
+  composer,
+  showError,
+  loadOlder: fetchOlder,
+  showMessage: showFound,
+});
 features.members.addEventListener("change", () => setOnline(online));
 if (root.dataset.mutedUntil) setMuted(root.dataset.mutedUntil, root.dataset.mutedReason);
 

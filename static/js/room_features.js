@@ -6,6 +6,7 @@ import { MessageActions } from "./message_actions.js";
 import { MentionAutocomplete } from "./mentions.js";
 import { LockToggle, MemberPanel } from "./moderation.js";
 import { Notifier } from "./notify.js";
+import { PinnedList } from "./pins.js";
 import { RoomMembers } from "./room_members.js";
 import { UnreadMarker } from "./unread.js";
 
@@ -14,18 +15,26 @@ function optionalNumber(value) {
 }
 
 /** -> {onFrame(frame)}: give it every frame the page's socket receives. */
-export function roomFeatures({ root, roomId, me, log, timeline, input, composer, showError, loadOlder }) {
+export function roomFeatures({ root, roomId, me, log, timeline, input, composer, showError, loadOlder, showMessage }) {
   const data = root.dataset;
   const canModerate = data.canModerate === "true";
   const members = new RoomMembers(roomId);
+  const pins = new PinnedList({
+    list: document.getElementById("pin-list"),
+    empty: document.getElementById("pins-empty"),
+    roomId,
+    showMessage,
+  });
 
   const actions = new MessageActions({
     log,
     timeline,
     me,
     canModerate,
+    canPin: data.canPin === "true",
     editWindowSeconds: Number(data.editWindow || 0),
     showError,
+    onPinned: (message) => pins.apply(message),
   });
   const unread = new UnreadMarker({
     log,
@@ -128,6 +137,7 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
       switch (frame.type) {
         case "joined":
           members.refresh();
+          pins.refresh(); // pins and unpins made while this page was away
           notifier.joined(frame.messages, frame.last_seq);
           unread.schedule();
           break;
@@ -138,6 +148,12 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
           break;
         case "presence":
           members.refreshSoon(); // someone new may have joined the room
+          break;
+        case "message_updated":
+          pins.apply(frame.message); // pinned, unpinned, or a pinned message edited
+          break;
+        case "message_deleted":
+          pins.removed(frame.seq); // deleting unpins
           break;
         case "room_updated":
           lock.show(Boolean(frame.room.locked));

@@ -42,9 +42,9 @@ def axe_js() -> Path:
 @pytest.fixture
 def scene(transactional_db) -> dict:
     """alice, who has a public room with a few messages (a mention of her and a link
-    among them), a private chat with bob, and a mention to read. Made with the ORM
-    before the browser starts."""
-    from rooms import changes, services
+    among them, pinned to its "Pinned" list), a private chat with bob, and a mention to
+    read. Made with the ORM before the browser starts."""
+    from rooms import changes, moderation, services
     from tests.factories import RoomFactory
 
     alice = create_user("alice")
@@ -64,6 +64,7 @@ def scene(transactional_db) -> dict:
         ]
     ]
     changes.reaction_set(message=posted[1], by=bob, emoji="❤️", on=True)
+    moderation.message_pin(message=posted[2], by=bob, pinned=True)  # bob owns the room
     direct, _ = services.direct_get_or_create(user=alice, username="bob")
     services.message_post(room=direct, author=bob, body="Lunch at noon?")
     services.message_post(room=direct, author=alice, body="Yes, see you there.")

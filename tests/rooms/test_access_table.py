@@ -22,9 +22,11 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-ACTIONS = ("read", "post", "edit", "react", "delete_own", "delete_other", "moderate")
+ACTIONS = ("read", "post", "edit", "react", "delete_own", "delete_other", "moderate", "pin")
 ALL = set(ACTIONS)
 MEMBER = {"read", "post", "edit", "react", "delete_own"}
+# In a private room every member pins (a public room's pins are its moderators' to keep).
+PRIVATE_MEMBER = MEMBER | {"pin"}
 READ_ONLY = {"read"}
 NOTHING: set[str] = set()
 
@@ -38,7 +40,7 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "banned": NOTHING,
         "outsider": {"read", "post", "react"},  # posting makes them a member
         "left": {"read", "post", "react"},  # their old messages are no longer theirs to change
-        "staff": {"read", "post", "react", "delete_other", "moderate"},
+        "staff": {"read", "post", "react", "delete_other", "moderate", "pin"},
     },
     "locked": {
         "owner": ALL,
@@ -48,10 +50,11 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "banned": NOTHING,
         "outsider": READ_ONLY,
         "left": READ_ONLY,
-        "staff": {"read", "delete_other", "moderate"},  # staff post as members do
+        # Staff post (and pin) as members do; they moderate any public room.
+        "staff": {"read", "delete_other", "moderate"},
     },
     "archived": {
-        "owner": {"read", "moderate"},
+        "owner": {"read", "moderate"},  # nothing is pinned in a read-only room
         "moderator": {"read", "moderate"},
         "member": READ_ONLY,
         "muted": READ_ONLY,
@@ -68,16 +71,16 @@ TABLE: dict[str, dict[str, set[str]]] = {
         "banned": NOTHING,
         "outsider": {"read", "post", "react"},
         "left": {"read", "post", "react"},
-        "staff": {"read", "post", "react", "delete_other", "moderate"},
+        "staff": {"read", "post", "react", "delete_other", "moderate", "pin"},
     },
     "direct": {
-        "member": MEMBER,
+        "member": PRIVATE_MEMBER,
         "outsider": NOTHING,
         "staff": NOTHING,
     },
     "conference": {
         "owner": ALL,
-        "member": MEMBER,
+        "member": PRIVATE_MEMBER,
         "outsider": NOTHING,
         "left": NOTHING,
         "staff": NOTHING,
@@ -164,6 +167,9 @@ def run_service(action: str, world: World) -> None:
     elif action == "moderate":
         room = access.room_get_visible(user=user, room_id=room.id)
         moderation.member_mute(room=room, by=user, username=world.target, minutes=5)
+    elif action == "pin":
+        message = access.message_get_visible(user=user, message_id=world.other.id)
+        moderation.message_pin(message=message, by=user, pinned=True)
 
 
 def run_api(action: str, world: World) -> int:
@@ -184,6 +190,8 @@ def run_api(action: str, world: World) -> int:
         return client.delete(f"/api/messages/{world.own.id}").status_code
     if action == "delete_other":
         return client.delete(f"/api/messages/{world.other.id}").status_code
+    if action == "pin":
+        return client.post(f"/api/messages/{world.other.id}/pin").status_code
     path = f"/api/rooms/{room_id}/mute"
     return client.post(path, {"username": world.target, "minutes": 5}, **json).status_code
 
