@@ -48,10 +48,7 @@ def scene(transactional_db) -> dict:
     from tests.factories import RoomFactory
 
     alice = create_user("alice")
-    bob = create_user("bob")
-    bob.display_name = "Bob Baker"
-    bob.bio = "Plays the double bass."
-    bob.save(update_fields=["display_name", "bio"])
+    bob = create_user("bob", display_name="Bob Baker", bio="Plays the double bass.")
     room = RoomFactory(name="General", slug="general", creator=bob, topic="Anything goes")
     services.room_join(room=room, user=alice)
     posted = [
