@@ -69,7 +69,9 @@ def test_an_emoji_picked_in_the_composer_is_sent_and_seen(room, new_page):
     expect(picker.get_by_role("searchbox", name="Find emoji")).to_be_focused()
     # Categories: a tab per Unicode group; choosing one shows its emoji.
     picker.get_by_role("tab", name="Food & drink").click()
-    expect(picker.get_by_role("tab", name="Food & drink")).to_have_attribute("aria-selected", "true")
+    expect(picker.get_by_role("tab", name="Food & drink")).to_have_attribute(
+        "aria-selected", "true"
+    )
     picker.get_by_role("button", name="pizza", exact=True).click()
     expect(picker).to_be_hidden()
     expect(box).to_have_value("well done 🍕")
@@ -102,7 +104,9 @@ def test_the_picker_is_driven_by_the_keyboard_and_escape_returns_focus(room, new
     box = alice.get_by_label("Message", exact=True)
     expect(box).to_have_value("🎉")
     opener.click()
-    expect(picker.get_by_role("tab", name="Recently used")).to_have_attribute("aria-selected", "true")
+    expect(picker.get_by_role("tab", name="Recently used")).to_have_attribute(
+        "aria-selected", "true"
+    )
     expect(picker.get_by_role("tabpanel").get_by_role("button").first).to_have_text("🎉")
     alice.keyboard.press("Escape")
     expect(picker).to_be_hidden()
@@ -118,7 +122,9 @@ def test_a_reaction_found_by_search_reaches_the_other_window(room, new_page):
     picker.get_by_role("searchbox", name="Find emoji").fill("avocado")
     picker.get_by_role("button", name="avocado", exact=True).click()
     expect(picker).to_be_hidden()
-    chip = article(alice, "welcome all").get_by_role("group", name="Reactions").get_by_role("button")
+    chip = (
+        article(alice, "welcome all").get_by_role("group", name="Reactions").get_by_role("button")
+    )
     expect(chip).to_have_text("🥑 1", timeout=LIVE)
     expect(chip).to_have_attribute("title", "bob")
 
@@ -156,5 +162,7 @@ def test_one_distinct_reaction_too_many_shows_the_reason(crowded, new_page):
     message.hover()
     message.get_by_role("button", name="React").click()
     message.get_by_role("button", name="🎉").click()
-    expect(alice.get_by_role("alert").filter(has_text="at most 20 different reactions")).to_be_visible()
+    expect(
+        alice.get_by_role("alert").filter(has_text="at most 20 different reactions")
+    ).to_be_visible()
     expect(message.get_by_role("group", name="Reactions").get_by_role("button")).to_have_count(20)
