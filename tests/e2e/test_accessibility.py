@@ -110,6 +110,26 @@ def open_reactions(page) -> None:
     expect(message.get_by_role("group", name="Quick reactions")).to_be_visible()
 
 
+def open_emoji_picker(page) -> None:
+    """the composer's emoji picker open, searched"""
+    page.get_by_role("button", name="Insert emoji").click()
+    picker = page.get_by_role("dialog", name="Emoji picker")
+    expect(picker.get_by_role("tab").first).to_be_visible()
+    picker.get_by_role("searchbox", name="Find emoji").fill("heart")
+    expect(picker.get_by_role("button", name="red heart")).to_be_visible()
+    light = page.evaluate("() => !matchMedia('(prefers-color-scheme: dark)').matches")
+    if os.environ.get("SCREENSHOTS") == "1" and light and page.viewport_size == DESKTOP:
+        page.screenshot(path=str(SCREENSHOTS / "emoji-picker.png"))
+
+
+def open_shortcode_options(page) -> None:
+    """the :shortcode: suggestions open"""
+    box = page.get_by_label("Message", exact=True)
+    box.click()
+    box.press_sequentially(":smi")
+    expect(page.get_by_role("listbox", name="Emoji suggestions")).to_be_visible()
+
+
 def open_go_to(page) -> None:
     """the "Go to…" switcher open"""
     page.get_by_role("button", name="Go to…").click()
@@ -174,6 +194,11 @@ def test_the_main_pages_have_no_serious_accessibility_faults(
     check(f"/rooms/{scene['room']}/", in_room)
     save_screenshot(page, color_scheme, viewport)
     check(f"/rooms/{scene['room']}/", in_room, then=open_reactions)
+    check(f"/rooms/{scene['room']}/", in_room, then=open_emoji_picker)
+    page.keyboard.press("Escape")
+    check(f"/rooms/{scene['room']}/", in_room, then=open_shortcode_options)
+    page.keyboard.press("Escape")
+    page.get_by_label("Message", exact=True).fill("")
     check(f"/rooms/{scene['room']}/", in_room, then=open_go_to)
     page.keyboard.press("Escape")
     check(f"/rooms/{scene['room']}/", in_room, then=open_shortcuts)
