@@ -101,6 +101,19 @@ def request_line_refusal(request) -> HttpResponse | None:
     return _refusal(request, 400, problem) if problem else None
 
 
+def _multipart_refusal(request, length: int) -> HttpResponse | None:
+    """File uploads (rooms/files_api.py) are not read here: Django's multipart parser
+    streams the files to disk, and the form fields are checked by the services. Only
+    the size is refused early: at most CHAT_FILES_PER_MESSAGE files of
+    CHAT_UPLOAD_MAX_BYTES, and a little for the fields."""
+    limit = settings.CHAT_FILES_PER_MESSAGE * settings.CHAT_UPLOAD_MAX_BYTES + 256 * 1024
+    if length > limit:
+        return _refusal(
+            request, 413, f"The request body is larger than the limit of {limit} bytes."
+        )
+    return None
+
+
 def body_refusal(request) -> HttpResponse | None:
     """Reads and decodes an API request's body once; may block (a large body can be
     spooled to disk), so async requests run it in a thread."""
@@ -109,9 +122,11 @@ def body_refusal(request) -> HttpResponse | None:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     too_big = f"The request body is larger than the limit of {limit} bytes."
     try:
-        int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return _refusal(request, 400, "The Content-Length header is not a number.")
+    if request.content_type == "multipart/form-data":
+        return _multipart_refusal(request, length)
     try:
         body = request.body
     except RequestDataTooBig:
