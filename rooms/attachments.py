@@ -39,6 +39,7 @@ from PIL import Image, ImageOps
 from accounts.models import User
 from rooms import access
 from rooms.errors import InvalidInput
+from rooms.file_text import human_size
 from rooms.models import Attachment, Message, Room
 
 logger = logging.getLogger(__name__)
@@ -186,14 +187,6 @@ def clean_name(name: object) -> str:
         else:
             name = name[:NAME_MAX_LENGTH]
     return name or "file"
-
-
-def human_size(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):.1f} MB"
-    if size >= 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size} bytes"
 
 
 # --- uploads -------------------------------------------------------------------------------
@@ -411,12 +404,3 @@ def wire_list(message: Message) -> list[dict[str, Any]]:
             )
         out.append(entry)
     return out
-
-
-def text_line(message: Message) -> str:
-    """The body and one "[file: name (size) url]" per attachment, for line clients
-    (the TCP gateway, the terminal client, the old clients' socket)."""
-    parts = [message.body] if message.body else []
-    for item in wire_list(message):
-        parts.append(f"[file: {item['name']} ({human_size(item['size'])}) {item['url']}]")
-    return " ".join(parts)

@@ -5,38 +5,81 @@ import rooms.models
 from django.conf import settings
 from django.db import migrations, models
 
+from rooms.migrations import _message_search
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rooms', '0015_message_pins'),
+        ("rooms", "0015_message_pins"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='message',
-            name='attachments',
+            model_name="message",
+            name="attachments",
             field=models.JSONField(blank=True, default=list),
         ),
         migrations.CreateModel(
-            name='Attachment',
+            name="Attachment",
             fields=[
-                ('id', models.CharField(default=rooms.models._attachment_token, max_length=40, primary_key=True, serialize=False)),
-                ('name', models.CharField(max_length=255)),
-                ('size', models.PositiveBigIntegerField()),
-                ('content_type', models.CharField(max_length=100)),
-                ('file', models.CharField(max_length=255)),
-                ('thumbnail', models.CharField(blank=True, max_length=255)),
-                ('width', models.PositiveIntegerField(blank=True, null=True)),
-                ('height', models.PositiveIntegerField(blank=True, null=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('message', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='attachment_rows', to='rooms.message')),
-                ('room', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='rooms.room')),
-                ('uploader', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.CharField(
+                        default=rooms.models._attachment_token,
+                        max_length=40,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                ("size", models.PositiveBigIntegerField()),
+                ("content_type", models.CharField(max_length=100)),
+                ("file", models.CharField(max_length=255)),
+                ("thumbnail", models.CharField(blank=True, max_length=255)),
+                ("width", models.PositiveIntegerField(blank=True, null=True)),
+                ("height", models.PositiveIntegerField(blank=True, null=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "message",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attachment_rows",
+                        to="rooms.message",
+                    ),
+                ),
+                (
+                    "room",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="rooms.room",
+                    ),
+                ),
+                (
+                    "uploader",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['uploader', 'created'], name='attachment_uploader_day'), models.Index(condition=models.Q(('message__isnull', True)), fields=['created'], name='attachment_unused')],
+                "indexes": [
+                    models.Index(fields=["uploader", "created"], name="attachment_uploader_day"),
+                    models.Index(
+                        condition=models.Q(("message__isnull", True)),
+                        fields=["created"],
+                        name="attachment_unused",
+                    ),
+                ],
             },
         ),
+        # On SQLite, adding the non-null JSON column rebuilds rooms_message, which drops
+        # the full-text search triggers: put them back (as 0010 did).
+        migrations.RunPython(_message_search.forward, _message_search.backward),
     ]

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from rooms import access, attachments, moderation, selectors, services, wire
+from rooms import access, attachments, file_text, moderation, selectors, services, wire
 from rooms.errors import AttachmentNotFound, Banned, InvalidInput, Muted
 from rooms.models import Attachment, Message, Room
 from tests.accounts.images import image_bytes
@@ -247,8 +247,11 @@ def test_a_page_of_history_with_files_is_one_query(public, alice, django_assert_
 
 def test_line_clients_read_files_as_text(public, alice):
     message = send(public, alice, b"a" * 2048, name="notes.txt", body="see")
-    item = wire.message_dict(message)["attachments"][0]
-    assert attachments.text_line(message) == f"see [file: notes.txt (2 KB) {item['url']}]"
+    data = wire.message_dict(message)
+    url = data["attachments"][0]["url"]
+    assert file_text.with_files(data["body"], data) == f"see [file: notes.txt (2 KB) {url}]"
+    only = wire.message_dict(send(public, alice, b"x", name="x.bin"))
+    assert file_text.with_files(only["body"], only).startswith("[file: x.bin (1 bytes) /files/")
 
 
 # --- who may fetch -------------------------------------------------------------------------
