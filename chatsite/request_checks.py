@@ -31,9 +31,10 @@ from urllib.parse import unquote_to_bytes
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 
 from rooms.input_checks import UnsafeInput, check_text, loads
 
@@ -111,6 +112,14 @@ def _multipart_refusal(request, length: int) -> HttpResponse | None:
         return _refusal(
             request, 413, f"The request body is larger than the limit of {limit} bytes."
         )
+    # Parsed here, once (the view reads the result), so a malformed body is refused
+    # with a sentence like every other API error rather than Django's HTML 400 page.
+    try:
+        request.POST  # noqa: B018 - parsing fills POST and FILES
+    except RequestDataTooBig:
+        return _refusal(request, 413, "The form fields are larger than the limit.")
+    except (MultiPartParserError, SuspiciousOperation, UnicodeDecodeError, ValueError) as exc:
+        return _refusal(request, 400, f"The multipart body could not be read: {exc}")
     return None
 
 
