@@ -407,3 +407,51 @@ def test_api_refusals_are_sentences(client, public, private, alice, mallory, set
         headers=auth(alice),
     )
     assert response.status_code == 400
+
+
+def test_the_cleanup_command_removes_unused_uploads(public, alice, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    upload(public, alice, b"never sent")
+    settings.CHAT_UPLOAD_UNUSED_TTL = -1
+    out = StringIO()
+    call_command("cleanuploads", stdout=out)
+    assert out.getvalue().strip() == "Removed 1 unused upload(s)."
+    assert not Attachment.objects.exists()
+
+
+def test_files_stay_readable_in_locked_and_archived_rooms(client, public, alice, bob):
+    item = wire.message_dict(send(public, bob, image_bytes("PNG")))["attachments"][0]
+    moderation.room_lock(room=public, by=alice, locked=True)
+    client.force_login(bob)
+    assert client.get(item["url"]).status_code == 200
+    with pytest.raises(Exception, match="locked"):
+        upload(Room.objects.get(pk=public.pk), bob, b"x")
+    moderation.room_archive(room=public, by=alice)
+    assert client.get(item["thumbnail_url"]).status_code == 200
+
+
+def test_the_admin_lists_files_with_room_uploader_size_type_and_message(client, public, alice):
+    from tests.factories import UserFactory
+
+    message = send(public, alice, image_bytes("PNG"), name="chart.png", body="chart")
+    made = Attachment.objects.get(message=message)
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    page = client.get("/admin/rooms/attachment/").content.decode()
+    for text in ("chart.png", "Lobby", "alice", str(made.size), "image/png"):
+        assert text in page
+    assert f"/admin/rooms/message/{message.pk}/change/" in page
+    detail = client.get(f"/admin/rooms/attachment/{made.pk}/change/")
+    assert detail.status_code == 200 and f"/files/{made.pk}/" in detail.content.decode()
+    message_page = client.get(f"/admin/rooms/message/{message.pk}/change/").content.decode()
+    assert "chart.png" in message_page
+
+
+def test_reporting_a_message_with_files_works(public, alice, bob):
+    from rooms.models import Report
+
+    message = send(public, bob, image_bytes("PNG"), body="")
+    moderation.message_report(message=message, by=alice, reason="not nice")
+    assert Report.objects.filter(message=message).exists()
