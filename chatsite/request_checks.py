@@ -27,6 +27,7 @@ never leaves the event loop.
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import unquote_to_bytes
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -102,6 +103,11 @@ def request_line_refusal(request) -> HttpResponse | None:
     return _refusal(request, 400, problem) if problem else None
 
 
+# The routes that take files (rooms/files_api.py). Every other API route reads its
+# body whole below, as before, so one that does not take forms can still answer it.
+_UPLOAD_PATH = re.compile(r"^/api/rooms/[^/]+/(?:uploads|messages/files)$")
+
+
 def _multipart_refusal(request, length: int) -> HttpResponse | None:
     """File uploads (rooms/files_api.py) are not read here: Django's multipart parser
     streams the files to disk, and the form fields are checked by the services. Only
@@ -134,7 +140,7 @@ def body_refusal(request) -> HttpResponse | None:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return _refusal(request, 400, "The Content-Length header is not a number.")
-    if request.content_type == "multipart/form-data":
+    if request.content_type == "multipart/form-data" and _UPLOAD_PATH.match(request.path_info):
         return _multipart_refusal(request, length)
     try:
         body = request.body
