@@ -108,3 +108,46 @@ def test_a_refused_upload_can_be_retried_and_the_message_goes_once(room, new_pag
     message = alice.get_by_role("log").get_by_role("article").filter(has_text="with a file")
     expect(message.locator(".attachment-file")).to_contain_text("good.txt", timeout=LIVE)
     expect(alice.get_by_role("log").get_by_role("article")).to_have_count(1)
+
+
+def test_an_upload_in_progress_shows_its_progress_and_can_be_cancelled(room, new_page):
+    alice = new_page()
+    log_in(alice, "alice", PASSWORD)
+    open_room(alice, room)
+    held = []
+    # The upload is held on its way, so it is still in progress while we look.
+    alice.route("**/api/rooms/*/uploads", lambda route: held.append(route))
+    alice.locator("#file-input").set_input_files(
+        files=[{"name": "slow.txt", "mimeType": "text/plain", "buffer": b"x" * 50_000}]
+    )
+    tray = alice.get_by_role("list", name="Attachments")
+    expect(tray.get_by_role("progressbar", name="Uploading slow.txt")).to_be_visible()
+    tray.get_by_role("button", name="Cancel upload of slow.txt").click()
+    expect(tray.get_by_role("listitem")).to_have_count(0)
+    # With nothing in the tray the box sends as before (room.js, over the socket).
+    alice.get_by_role("textbox", name="Message").fill("no files after all")
+    alice.get_by_role("button", name="Send", exact=True).click()
+    message = alice.get_by_role("log").get_by_role("article").filter(has_text="no files after all")
+    expect(message).to_be_visible(timeout=LIVE)
+    expect(message.locator(".attachments")).to_have_count(0)
+
+
+def test_a_pasted_picture_becomes_an_attachment(room, new_page):
+    alice = new_page()
+    log_in(alice, "alice", PASSWORD)
+    open_room(alice, room)
+    alice.get_by_role("textbox", name="Message").evaluate(
+        """(box, b64) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], "pasted.png", { type: "image/png" }));
+            box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true }));
+        }""",
+        base64.b64encode(image_bytes("PNG", size=(100, 50))).decode(),
+    )
+    tray = alice.get_by_role("list", name="Attachments")
+    expect(tray.get_by_role("button", name="Remove pasted.png")).to_be_visible(timeout=LIVE)
+    alice.get_by_role("textbox", name="Message").press("Enter")
+    picture = alice.get_by_role("log").get_by_role("img", name="pasted.png")
+    expect(picture).to_be_visible(timeout=LIVE)
+    assert picture.get_attribute("width") == "100" and picture.get_attribute("height") == "50"
