@@ -150,9 +150,18 @@ async function send() {
   }
   showError("");
   for (const upload of [...uploads]) remove(upload);
+  reveal(answer.data.seq);
   input.value = "";
   input.dispatchEvent(new Event("input")); // the draft goes, the box shrinks
   input.focus();
+}
+
+/** Scroll your own message into view once the socket has put it in the log (the
+ * log keeps its place for messages from others while you read further up). */
+function reveal(seq, tries = 50) {
+  const item = document.querySelector(`#log article[data-seq="${seq}"]`);
+  if (item) item.scrollIntoView({ block: "end" });
+  else if (tries > 0) setTimeout(() => reveal(seq, tries - 1), 100);
 }
 
 // Before room.js's own submit listener (a capturing one runs first at the target):
