@@ -455,3 +455,9 @@ def test_reporting_a_message_with_files_works(public, alice, bob):
     message = send(public, bob, image_bytes("PNG"), body="")
     moderation.message_report(message=message, by=alice, reason="not nice")
     assert Report.objects.filter(message=message).exists()
+
+
+def test_the_room_list_previews_a_files_only_message_by_its_file(private, alice, bob):
+    send(private, alice, b"minutes", name="minutes.txt")
+    (summary,) = [s for s in selectors.private_room_summaries(user=bob) if s["room"] == private]
+    assert summary["preview"] == "[file: minutes.txt]"
