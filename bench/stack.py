@@ -232,8 +232,22 @@ http {{
             proxy_set_header Connection $connection_upgrade;
             proxy_read_timeout 3600s;
         }}
-    }}
+{files_location}    }}
 }}
+"""
+
+# The internal location the file view's X-Accel-Redirect names (deploy/nginx.conf has
+# the same): only nginx itself may go there, never a request from outside.
+FILES_LOCATION = """\
+        location {prefix} {{
+            internal;
+            alias {media_root}/;
+            default_type application/octet-stream;
+            add_header X-Content-Type-Options nosniff always;
+            add_header Content-Security-Policy $upstream_http_content_security_policy always;
+            add_header Cross-Origin-Resource-Policy same-origin always;
+            add_header Cache-Control $upstream_http_cache_control always;
+        }}
 """
 
 
@@ -249,7 +263,14 @@ class NginxFront:
     """nginx on a loopback port, balancing over the workers (round robin), proxying
     WebSocket upgrades: the compose file's topology without Docker."""
 
-    def __init__(self, worker_ports: list[int], log_dir: Path) -> None:
+    def __init__(
+        self,
+        worker_ports: list[int],
+        log_dir: Path,
+        *,
+        files_prefix: str = "",
+        media_root: str = "",
+    ) -> None:
         binary = nginx_binary()
         if binary is None:
             raise WorkerFailed("nginx is not installed (apt-get install nginx)")
@@ -259,8 +280,19 @@ class NginxFront:
         self.url = f"http://{HOST}:{self.port}"
         servers = "\n".join(f"        server {HOST}:{port};" for port in worker_ports)
         self.conf = self.prefix / "nginx.conf"
+        files_location = (
+            FILES_LOCATION.format(prefix=files_prefix, media_root=media_root.rstrip("/"))
+            if files_prefix and media_root
+            else ""
+        )
         self.conf.write_text(
-            NGINX_CONF.format(prefix=self.prefix, servers=servers, host=HOST, port=self.port)
+            NGINX_CONF.format(
+                prefix=self.prefix,
+                servers=servers,
+                host=HOST,
+                port=self.port,
+                files_location=files_location,
+            )
         )
         self.process: subprocess.Popen | None = None
 
@@ -399,7 +431,15 @@ class Stack:
             for worker in self.workers:
                 self._wait_ready(worker, deadline, new_port_on_conflict=True)
             if self.want_nginx:
-                self.nginx = NginxFront(self.ports, self.log_dir)
+                env = self.environment()
+                self.nginx = NginxFront(
+                    self.ports,
+                    self.log_dir,
+                    # With CHAT_FILES_ACCEL_REDIRECT, nginx serves the files the view
+                    # lets through, from MEDIA_ROOT, as in the compose stack.
+                    files_prefix=env.get("CHAT_FILES_ACCEL_REDIRECT", ""),
+                    media_root=env.get("MEDIA_ROOT", ""),
+                )
                 self.nginx.start(deadline=time.monotonic() + self.start_timeout)
         except BaseException:
             self.stop()

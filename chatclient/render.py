@@ -13,7 +13,7 @@ def message_line(message: dict[str, Any]) -> str:
     """`[HH:MM] author: body` in local time. A body's extra lines are indented under
     it; actions read `* alice waves`, system notices `* bob joined`."""
     when = datetime.fromisoformat(message["created_at"]).astimezone().strftime("%H:%M")
-    body = "(message removed)" if message.get("deleted") else message["body"]
+    body = "(message removed)" if message.get("deleted") else _with_files(message)
     body = terminal_safe(str(body)).replace("\n", "\n        ")
     if message.get("kind") == "system" or message.get("author") is None:
         return f"[{when}] * {body}"
@@ -21,6 +21,17 @@ def message_line(message: dict[str, Any]) -> str:
     if message.get("kind") == "action":
         return f"[{when}] * {author} {body}"
     return f"[{when}] {author}: {body}"
+
+
+def _with_files(message: dict[str, Any]) -> str:
+    """The body, then "[file: name (size) url]" per attachment (the URL is the site's)."""
+    parts = [str(message["body"])] if message["body"] else []
+    for item in message.get("attachments") or []:
+        if isinstance(item, dict):
+            size = item.get("size") or 0
+            shown = f"{size / 1024:.0f} KB" if size >= 1024 else f"{size} bytes"
+            parts.append(f"[file: {item.get('name')} ({shown}) {item.get('url')}]")
+    return " ".join(parts)
 
 
 def whisper_line(frame: dict[str, Any], me: str | None) -> str:

@@ -14,6 +14,7 @@ from accounts.api import router as accounts_router
 from accounts.api_auth import SYNC_AUTH
 from rooms.api import router as rooms_router
 from rooms.errors import ChatError, RateLimitedError
+from rooms.files_api import router as files_router
 from rooms.moderation_api import router as moderation_router
 
 api = NinjaAPI(
@@ -27,6 +28,7 @@ api = NinjaAPI(
 api.add_router("", accounts_router)
 api.add_router("", rooms_router)
 api.add_router("", moderation_router)
+api.add_router("", files_router)
 
 
 def _validation_sentence(exc: ValidationError) -> str:

@@ -27,13 +27,15 @@ never leaves the event loop.
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import unquote_to_bytes
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 
 from rooms.input_checks import UnsafeInput, check_text, loads
 
@@ -101,6 +103,32 @@ def request_line_refusal(request) -> HttpResponse | None:
     return _refusal(request, 400, problem) if problem else None
 
 
+# The routes that take files (rooms/files_api.py). Every other API route reads its
+# body whole below, as before, so one that does not take forms can still answer it.
+_UPLOAD_PATH = re.compile(r"^/api/rooms/[^/]+/(?:uploads|messages/files)$")
+
+
+def _multipart_refusal(request, length: int) -> HttpResponse | None:
+    """File uploads (rooms/files_api.py) are not read here: Django's multipart parser
+    streams the files to disk, and the form fields are checked by the services. Only
+    the size is refused early: at most CHAT_FILES_PER_MESSAGE files of
+    CHAT_UPLOAD_MAX_BYTES, and a little for the fields."""
+    limit = settings.CHAT_FILES_PER_MESSAGE * settings.CHAT_UPLOAD_MAX_BYTES + 256 * 1024
+    if length > limit:
+        return _refusal(
+            request, 413, f"The request body is larger than the limit of {limit} bytes."
+        )
+    # Parsed here, once (the view reads the result), so a malformed body is refused
+    # with a sentence like every other API error rather than Django's HTML 400 page.
+    try:
+        request.POST  # noqa: B018 - parsing fills POST and FILES
+    except RequestDataTooBig:
+        return _refusal(request, 413, "The form fields are larger than the limit.")
+    except (MultiPartParserError, SuspiciousOperation, UnicodeDecodeError, ValueError) as exc:
+        return _refusal(request, 400, f"The multipart body could not be read: {exc}")
+    return None
+
+
 def body_refusal(request) -> HttpResponse | None:
     """Reads and decodes an API request's body once; may block (a large body can be
     spooled to disk), so async requests run it in a thread."""
@@ -109,9 +137,11 @@ def body_refusal(request) -> HttpResponse | None:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     too_big = f"The request body is larger than the limit of {limit} bytes."
     try:
-        int(request.META.get("CONTENT_LENGTH") or 0)
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return _refusal(request, 400, "The Content-Length header is not a number.")
+    if request.content_type == "multipart/form-data" and _UPLOAD_PATH.match(request.path_info):
+        return _multipart_refusal(request, length)
     try:
         body = request.body
     except RequestDataTooBig:

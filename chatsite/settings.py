@@ -375,8 +375,26 @@ WHITENOISE_USE_FINDERS = DEBUG
 # static files: accounts.views.avatar serves each avatar with its own headers.
 # MEDIA_URL stays unset for the same reason.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Where uploads (avatars, message attachments) are kept: the file system under
+# MEDIA_ROOT, or with CHAT_STORAGE=s3 any S3-compatible store through django-storages
+# (`pip install '.[s3]'`), configured by its own AWS_* variables (docs/deploy.md).
+CHAT_STORAGE = env_choice("CHAT_STORAGE", "filesystem", ("filesystem", "s3"))
+_DEFAULT_STORAGE: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if CHAT_STORAGE == "s3":
+    _DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", ""),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+            # Files are never public: the permission-checked view streams them.
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -471,3 +489,26 @@ if CHAT_AVATAR_MAX_BYTES < 1 or CHAT_AVATAR_MAX_DIMENSION < 1:
     raise ImproperlyConfigured(
         "CHAT_AVATAR_MAX_BYTES and CHAT_AVATAR_MAX_DIMENSION must be positive"
     )
+# Message attachments (rooms/attachments.py): the largest file taken, files on one
+# message, bytes one user may upload in 24 hours, and seconds an upload not yet sent
+# with a message is kept (`manage.py cleanuploads` removes older ones).
+CHAT_UPLOAD_MAX_BYTES = env_int("CHAT_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+CHAT_FILES_PER_MESSAGE = env_int("CHAT_FILES_PER_MESSAGE", 10)
+CHAT_UPLOAD_BYTES_PER_DAY = env_int("CHAT_UPLOAD_BYTES_PER_DAY", 200 * 1024 * 1024)
+CHAT_UPLOAD_UNUSED_TTL = env_int("CHAT_UPLOAD_UNUSED_TTL", 3600)
+# Pixels an uploaded image may have (width x height) before it is refused as a
+# decompression bomb; Pillow's own limit (Image.MAX_IMAGE_PIXELS) is set from it.
+CHAT_IMAGE_MAX_PIXELS = env_int("CHAT_IMAGE_MAX_PIXELS", 50_000_000)
+# Behind nginx: the internal location that serves MEDIA_ROOT (deploy/nginx.conf), e.g.
+# "/_protected_files/". Set, the file view answers with X-Accel-Redirect and nginx
+# sends the bytes; empty, the view streams them itself.
+CHAT_FILES_ACCEL_REDIRECT = env_str("CHAT_FILES_ACCEL_REDIRECT", "")
+if min(CHAT_UPLOAD_MAX_BYTES, CHAT_FILES_PER_MESSAGE, CHAT_UPLOAD_BYTES_PER_DAY) < 1:
+    raise ImproperlyConfigured(
+        "CHAT_UPLOAD_MAX_BYTES, CHAT_FILES_PER_MESSAGE and CHAT_UPLOAD_BYTES_PER_DAY "
+        "must be positive"
+    )
+if CHAT_FILES_ACCEL_REDIRECT and not (
+    CHAT_FILES_ACCEL_REDIRECT.startswith("/") and CHAT_FILES_ACCEL_REDIRECT.endswith("/")
+):
+    raise ImproperlyConfigured("CHAT_FILES_ACCEL_REDIRECT must start and end with '/'")

@@ -12,6 +12,7 @@ The decisions, for a signed-in user and a room:
 | edit | also: not the author, the message deleted, or older than the edit window |
 | delete | the author: the post rules and the edit window; a moderator: any time, even locked (archived: site staff only) |
 | moderate | not an owner or moderator of the room (site staff: any public room) |
+| fetch a file or thumbnail | whatever refuses reading the room's history, and then always 404 (a ban too, so a file's existence is never confirmed); a file not sent with a message, or of a deleted message |
 | pin, unpin | a public room: not an owner or moderator (site staff: as moderate); any room: the post rules (archived, locked, muted); pinning: a deleted message or a system line |
 
 A guest (rooms/guests.py) reads and writes only public rooms open to guests (any other
@@ -34,6 +35,7 @@ from django.utils import timezone
 from accounts.models import User
 from rooms import selectors
 from rooms.errors import (
+    AttachmentNotFound,
     Banned,
     Forbidden,
     InvalidInput,
@@ -42,7 +44,7 @@ from rooms.errors import (
     Muted,
     RoomNotFound,
 )
-from rooms.models import Membership, Message, Room, RoomBan
+from rooms.models import Attachment, Membership, Message, Room, RoomBan
 
 # --- reading ------------------------------------------------------------------------------
 
@@ -124,6 +126,27 @@ def message_get_visible_by_seq(*, user: User, room_id: int, seq: int) -> Message
         raise MessageNotFound()
     message.room = room
     return message
+
+
+def attachment_get_readable(*, user: User, attachment_id: str) -> Attachment:
+    """A message's file, for whoever may read the room's history (the same rule as
+    room_get_visible). Everything else raises the one AttachmentNotFound: a missing
+    id, an upload not sent yet, a deleted message's file, a private room not theirs,
+    a room they are banned from, anonymous callers (`user` None)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise AttachmentNotFound()
+    attachment = (
+        Attachment.objects.filter(pk=attachment_id, message__isnull=False, message__deleted=False)
+        .only("pk", "room_id", "name", "size", "content_type", "file", "thumbnail")
+        .first()
+    )
+    if attachment is None:
+        raise AttachmentNotFound()
+    try:
+        room_get_visible(user=user, room_id=attachment.room_id)
+    except (RoomNotFound, Banned) as exc:
+        raise AttachmentNotFound() from exc
+    return attachment
 
 
 # --- roles --------------------------------------------------------------------------------

@@ -13,10 +13,13 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
 
 from rooms import moderation, services
 from rooms.errors import ChatError
 from rooms.models import (
+    Attachment,
     Membership,
     Message,
     MessageRevision,
@@ -244,6 +247,33 @@ class MessageRevisionInline(admin.TabularInline):
         return False
 
 
+class AttachmentInline(admin.TabularInline):
+    """A message's files, read-only; deleting the message (the action) deletes them."""
+
+    model = Attachment
+    fk_name = "message"
+    extra = 0
+    can_delete = False
+    fields = ("name", "size", "content_type", "file_link")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="file")
+    def file_link(self, attachment):
+        return _file_link(attachment)
+
+
+def _file_link(attachment) -> str:
+    # The permission-checked view: the admin user sees it only if they may read the room.
+    url = reverse("rooms:attachment", args=[attachment.pk])
+    return format_html('<a href="{}">open</a>', url) if attachment.message_id else "(not sent)"
+
+
 @admin.register(Message)
 class MessageAdmin(ThroughServices, admin.ModelAdmin):
     """Messages are posted by members (services.message_post takes the seq) and kept
@@ -268,7 +298,7 @@ class MessageAdmin(ThroughServices, admin.ModelAdmin):
     )
     date_hierarchy = "created"
     actions = ["delete_live"]
-    inlines = [MessageRevisionInline]
+    inlines = [MessageRevisionInline, AttachmentInline]
 
     @admin.display(description="body")
     def short_body(self, message):
@@ -294,6 +324,60 @@ class MessageAdmin(ThroughServices, admin.ModelAdmin):
             ),
             "Deleted",
         )
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ThroughServices, admin.ModelAdmin):
+    """Files sent in rooms (and uploads not sent yet), with who uploaded them where.
+    Removing one means deleting its message (the Messages page's action), which takes
+    the file with it, live and in the audit log."""
+
+    list_display = (
+        "name",
+        "room",
+        "uploader",
+        "size",
+        "content_type",
+        "message_link",
+        "file_link",
+        "created",
+    )
+    list_filter = ("content_type", "room__kind", "created")
+    search_fields = ("name", "uploader__username", "room__name")
+    list_select_related = ("room", "uploader", "message")
+    readonly_fields = (
+        "id",
+        "room",
+        "uploader",
+        "message_link",
+        "name",
+        "size",
+        "content_type",
+        "width",
+        "height",
+        "file_link",
+        "created",
+    )
+    exclude = ("message", "file", "thumbnail")
+    date_hierarchy = "created"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if not request.user.is_superuser:
+            # As for messages: private conversations' files are for superusers only.
+            queryset = queryset.filter(room__kind=Room.Kind.PUBLIC)
+        return queryset
+
+    @admin.display(description="message")
+    def message_link(self, attachment):
+        if attachment.message_id is None:
+            return "(not sent)"
+        url = reverse("admin:rooms_message_change", args=[attachment.message_id])
+        return format_html('<a href="{}">{}</a>', url, str(attachment.message))
+
+    @admin.display(description="file")
+    def file_link(self, attachment):
+        return _file_link(attachment)
 
 
 @admin.register(RoomBan)

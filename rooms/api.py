@@ -65,6 +65,22 @@ class InviteIn(Schema):
     usernames: list[str]
 
 
+class AttachmentOut(Schema):
+    """A file of a message (rooms/attachments.py); images add width, height and a
+    thumbnail. The URLs are permission-checked on every request."""
+
+    id: str
+    name: str
+    size: int
+    content_type: str
+    url: str
+    width: int | None = None
+    height: int | None = None
+    thumbnail_url: str | None = None
+    thumbnail_width: int | None = None
+    thumbnail_height: int | None = None
+
+
 class MessageOut(Schema):
     id: int
     room: int
@@ -84,6 +100,7 @@ class MessageOut(Schema):
     pinned: bool = False
     pinned_at: datetime | None = None
     pinned_by: str | None = None
+    attachments: list[AttachmentOut] = Field(default_factory=list)
 
 
 class MessagePage(Schema):
@@ -92,10 +109,13 @@ class MessagePage(Schema):
 
 
 class MessageIn(Schema):
-    body: str
+    # May be empty (or left out) when `attachments` names at least one upload.
+    body: str | None = None
     client_id: str | None = None
     # Strict: "3", 3.0 and true are refused, not read as 3 (services checks the rest).
     reply_to: StrictInt | None = None
+    # Upload ids from POST /api/rooms/{id}/uploads (rooms/files_api.py).
+    attachments: list[str] | None = None
 
 
 class MessageEdit(Schema):
@@ -273,6 +293,7 @@ def message_post(request, room_id: int, payload: MessageIn):
         body=payload.body,
         client_id=payload.client_id,
         reply_to=payload.reply_to,
+        attachments=payload.attachments,
     )
     return Status(201, wire.message_dict(message))
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from rooms import access
+from rooms import access, attachments
 from rooms.errors import Forbidden, InvalidInput
 from rooms.models import Message, MessageRevision, Reaction, Room
 from rooms.realtime import events
@@ -68,8 +68,13 @@ def message_delete(*, message: Message, by: User) -> Message:
         # A removed message leaves the room's pins with it.
         message.pinned_at = None
         message.pinned_by = None
+        # Its files go too: rows now, stored bytes after commit.
+        attachments.message_files_remove(message)
         message.save(
-            update_fields=["deleted", "deleted_at", "deleted_by", "pinned_at", "pinned_by", "rev"]
+            update_fields=[
+                *("deleted", "deleted_at", "deleted_by", "pinned_at", "pinned_by", "rev"),
+                "attachments",
+            ]
         )
         events.message_changed(message)
     return message

@@ -40,6 +40,14 @@ class MessageNotFound(ChatError):
         super().__init__(detail)
 
 
+class AttachmentNotFound(ChatError):
+    code = "not_found"
+    status = 404
+
+    def __init__(self, detail: str = "File not found."):
+        super().__init__(detail)
+
+
 class Forbidden(ChatError):
     code = "forbidden"
     status = 403

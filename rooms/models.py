@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -158,6 +160,11 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # [{"id", "name", "size", "content_type", "width", "height"}]: a copy of the
+    # message's Attachment rows (rooms/attachments.py), kept with it as reactions are,
+    # so a page of history needs no second query. Written once, when the message is
+    # posted; emptied when it is deleted.
+    attachments = models.JSONField(default=list, blank=True)
 
     class Meta:
         constraints = [
@@ -323,3 +330,53 @@ class Mention(models.Model):
 
     def __str__(self) -> str:
         return f"@{self.user_id} in {self.message_id}"
+
+
+def _attachment_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Attachment(models.Model):
+    """A file uploaded into a room: first on its own (an upload, `message` null), then
+    part of one message. The id is a random token, so a file's URL cannot be guessed;
+    every request for it is still checked against the room (rooms.access)."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=_attachment_token)
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.ForeignKey(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attachment_rows",
+    )
+    name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    # Sniffed from the bytes (rooms/attachments.py), never the client's word.
+    content_type = models.CharField(max_length=100)
+    # Storage names (Django's default storage), not URLs: files are served by a view.
+    file = models.CharField(max_length=255)
+    thumbnail = models.CharField(max_length=255, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["uploader", "created"], name="attachment_uploader_day"),
+            models.Index(
+                fields=["created"],
+                condition=Q(message__isnull=True),
+                name="attachment_unused",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.size} bytes) in {self.room_id}"
+
+    @property
+    def is_image(self) -> bool:
+        return bool(self.thumbnail)

@@ -94,6 +94,9 @@ def _first_line(message: Message | None) -> str:
         return ""
     if message.deleted:
         return "message removed"
+    if not message.body and message.attachments:  # files only: name the first
+        more = len(message.attachments) - 1
+        return f"[file: {message.attachments[0]['name']}]" + (f" and {more} more" if more else "")
     line = message.body.split("\n", 1)[0]
     return line if len(line) <= 120 else line[:119] + "…"
 

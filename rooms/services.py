@@ -19,6 +19,7 @@ from accounts import names, ratelimit
 from accounts import selectors as account_selectors
 from accounts.models import User
 from rooms import access, formatting, selectors, wire
+from rooms import attachments as attachments_module
 from rooms.errors import (
     Banned,
     Forbidden,
@@ -156,6 +157,7 @@ def _append_message(
     kind: str,
     client_id: str | None = None,
     reply_to: int | None = None,
+    files: list | None = None,
 ) -> Message:
     """Insert the room's next message. Must run inside a transaction; locks the room row
     so seqs are taken one at a time (on SQLite the IMMEDIATE transaction does that).
@@ -179,7 +181,9 @@ def _append_message(
         body=body,
         client_id=client_id,
         reply_to_seq=reply_to,
+        attachments=attachments_module.summaries(files or []),
     )
+    attachments_module.attach(uploads=files or [], message=message)
     events.message_created(message)
     if kind != Message.Kind.SYSTEM:
         _record_mentions(message)
@@ -286,8 +290,13 @@ def message_post(
     client_id: str | None = None,
     kind: str = Message.Kind.TEXT,
     reply_to: int | None = None,
+    attachments: object = None,
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it after commit. Returns (message, created).
+
+    `attachments` is None or a list of the author's upload ids in this room
+    (rooms.attachments.upload_create); they become the message's files. A message
+    with files may have an empty body.
 
     `reply_to` is None or the seq of an earlier message of the same room (deleted ones
     included); anything else raises InvalidInput and stores nothing. Front doors may
@@ -295,7 +304,8 @@ def message_post(
 
     Idempotent per (room, author, client_id): a repeat returns the original message
     with created=False and broadcasts nothing."""
-    body = clean_body(body)
+    upload_ids = attachments_module.clean_upload_ids(attachments)
+    body = _body_beside(upload_ids, body)
     client_id = clean_client_id(client_id)
     reply_to = clean_reply_to(reply_to)
     if client_id is not None:
@@ -306,6 +316,7 @@ def message_post(
     try:
         with transaction.atomic():
             _ensure_can_post(room=room, author=author)
+            files = attachments_module.uploads_for_post(room=room, author=author, ids=upload_ids)
             message = _append_message(
                 room=room,
                 author=author,
@@ -313,6 +324,7 @@ def message_post(
                 kind=kind,
                 client_id=client_id,
                 reply_to=reply_to,
+                files=files,
             )
     except IntegrityError:
         # The same client_id won a race with us; the unique constraint decided.
@@ -321,6 +333,18 @@ def message_post(
             raise
         return existing, False
     return message, True
+
+
+def message_existing(*, room: Room, author: User, client_id: object) -> Message | None:
+    """The author's message already sent to the room with this client_id, if any."""
+    return _existing(room=room, author=author, client_id=clean_client_id(client_id))
+
+
+def _body_beside(upload_ids: list[str], body: object) -> str:
+    """A message with files may be only its files (empty or missing body)."""
+    if upload_ids and (body is None or (isinstance(body, str) and not body.strip())):
+        return ""
+    return clean_body(body)
 
 
 def _existing(*, room: Room, author: User, client_id: str | None) -> Message | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rooms import views
+from rooms import file_views, views
 
 app_name = "rooms"
 
@@ -16,4 +16,10 @@ urlpatterns = [
     path("rooms/<int:room_id>/leave/", views.room_leave, name="leave"),
     path("rooms/<int:room_id>/settings/", views.room_settings, name="settings"),
     path("rooms/<int:room_id>/audit/", views.room_audit, name="audit"),
+    path("files/<str:attachment_id>/", file_views.attachment_file, name="attachment"),
+    path(
+        "files/<str:attachment_id>/thumbnail/",
+        file_views.attachment_thumbnail,
+        name="attachment_thumbnail",
+    ),
 ]

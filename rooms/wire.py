@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rooms import attachments
 from rooms.formatting import render
 from rooms.models import Message, Room
 
@@ -39,6 +40,8 @@ def message_dict(message: Message) -> dict[str, Any]:
         "pinned": message.pinned_at is not None,
         "pinned_at": message.pinned_at.isoformat() if message.pinned_at else None,
         "pinned_by": _pinned_by(message),
+        # Files sent with the message (rooms/attachments.py); empty when none or deleted.
+        "attachments": attachments.wire_list(message),
     }
 
 

@@ -39,6 +39,7 @@ FIELD_NAMES = st.sampled_from(
         "minutes",
         "moderator",
         "temporary",
+        "attachments",
     ]
 )
 BODIES = st.one_of(

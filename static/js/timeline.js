@@ -4,6 +4,7 @@
 // child. User text is set with textContent; the one exception is a message's `html`,
 // the server's sanitised Markdown rendering, which goes through safe_html.js.
 import { appendSanitizedHtml } from "./safe_html.js";
+import { renderAttachments } from "./attachment_view.js";
 
 const GROUP_WITHIN_MS = 5 * 60 * 1000;
 
@@ -84,6 +85,8 @@ function renderMessage(message, me) {
   if (message.deleted) item.classList.add("deleted");
   if (message.author) item.append(renderAvatar(name, message.author));
   item.append(meta, renderBody(message, name));
+  const files = renderAttachments(message);
+  if (files) item.append(files);
   return item;
 }
 
@@ -188,7 +191,7 @@ export class Timeline {
     if (!item) return;
     item.classList.add("deleted");
     item.dataset.rev = "Infinity"; // nothing comes after a deletion
-    for (const extra of item.querySelectorAll(".edited, .reactions, .message-actions, .edit-form")) extra.remove();
+    for (const extra of item.querySelectorAll(".edited, .reactions, .message-actions, .edit-form, .attachments")) extra.remove();
     const body = item.querySelector(".body");
     body.classList.remove("rich");
     body.hidden = false;

@@ -65,6 +65,19 @@ def scene(transactional_db) -> dict:
     direct, _ = services.direct_get_or_create(user=alice, username="bob")
     services.message_post(room=direct, author=bob, body="Lunch at noon?")
     services.message_post(room=direct, author=alice, body="Yes, see you there.")
+    # Files: a picture shown inline and a document as a download card.
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from rooms import attachments
+    from tests.accounts.images import image_bytes
+
+    uploads = [
+        attachments.upload_create(room=direct, uploader=bob, upload=SimpleUploadedFile(n, d))
+        for n, d in [("menu.png", image_bytes("PNG", size=(480, 320))), ("menu.txt", b"Soup")]
+    ]
+    services.message_post(
+        room=direct, author=bob, body="The menu", attachments=[u.pk for u in uploads]
+    )
     return {"room": room.pk, "direct": direct.pk}
 
 
@@ -128,6 +141,14 @@ def open_shortcode_options(page) -> None:
     box.click()
     box.press_sequentially(":smi")
     expect(page.get_by_role("listbox", name="Emoji suggestions")).to_be_visible()
+
+
+def attach_a_file(page) -> None:
+    """a file uploaded in the composer's tray"""
+    page.locator("#file-input").set_input_files(
+        files=[{"name": "plan.txt", "mimeType": "text/plain", "buffer": b"the plan"}]
+    )
+    expect(page.get_by_role("button", name="Remove plan.txt")).to_be_visible()
 
 
 def open_go_to(page) -> None:
@@ -203,6 +224,7 @@ def test_the_main_pages_have_no_serious_accessibility_faults(
     page.keyboard.press("Escape")
     check(f"/rooms/{scene['room']}/", in_room, then=open_shortcuts)
     check(f"/rooms/{scene['direct']}/", in_room)
+    check(f"/rooms/{scene['direct']}/", in_room, then=attach_a_file)
     check("/accounts/users/bob/", signed_in_ready)
     check("/accounts/profile/", signed_in_ready)
     check("/accounts/users/?q=bo", signed_in_ready)

@@ -13,13 +13,14 @@ from channels.layers import get_channel_layer
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.forms.models import model_to_dict
 from django.test import RequestFactory
 from django.urls import reverse
 
 from accounts import services as account_services
 from accounts.models import ApiToken, User
-from rooms import moderation, services
+from rooms import attachments, moderation, services
 from rooms.models import Membership, Message, ModerationAction, Report, Room, RoomBan
 from rooms.realtime import events
 from tests.factories import RoomFactory, UserFactory
@@ -36,7 +37,12 @@ def world(room, alice, bob, carol, mallory, root):
     carol posted a message that bob reported, and alice banned mallory."""
     for user in (bob, carol, mallory):
         services.room_join(room=room, user=user)
-    message, _ = services.message_post(room=room, author=carol, body="spam spam")
+    upload = attachments.upload_create(
+        room=room, uploader=carol, upload=SimpleUploadedFile("spam.txt", b"spam")
+    )
+    message, _ = services.message_post(
+        room=room, author=carol, body="spam spam", attachments=[upload.pk]
+    )
     moderation.message_report(message=message, by=bob, reason="looks like spam")
     moderation.member_ban(room=room, by=alice, username="mallory", reason="trolling")
     account_services.token_create(user=carol, name="bot")

@@ -18,6 +18,7 @@ from chatclient.comings import Comings
 from chatclient.terminal import terminal_safe
 from rooms import access, guests, input_checks, selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
+from rooms.file_text import with_files
 from rooms.models import Room
 from rooms.realtime import commands, events, presence
 from rooms.realtime.db_gate import in_thread
@@ -108,7 +109,7 @@ def object_line(message: dict[str, Any]) -> str:
     """A message as the old browser clients' object: `{"author": shown name, "body":
     text}` (an action as "* name text", a system line from SERVER_AUTHOR). ASCII JSON:
     no character of it can act on anything."""
-    body = "(message removed)" if message["deleted"] else message["body"]
+    body = "(message removed)" if message["deleted"] else with_files(message["body"], message)
     author = message["author_name"] or SERVER_AUTHOR
     if message["kind"] == "system" or message["author"] is None:
         author = SERVER_AUTHOR

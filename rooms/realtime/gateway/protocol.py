@@ -12,6 +12,7 @@ from django.conf import settings
 
 from chatclient.terminal import terminal_safe
 from rooms import input_checks
+from rooms.file_text import with_files
 
 # A 4,000-character body is at most 16,000 bytes of UTF-8; the rest is for JSON mode.
 LINE_MAX_BYTES = 16 * 1024
@@ -120,7 +121,7 @@ def text_line(message: dict[str, Any]) -> str:
     every other control character (ESC, CR, C1, bidi overrides) a visible U+FFFD, so
     stored text never acts on the reader's terminal (chatclient.terminal)."""
     when = datetime.fromisoformat(message["created_at"]).strftime("%H:%M")
-    body = "(message removed)" if message["deleted"] else message["body"]
+    body = "(message removed)" if message["deleted"] else with_files(message["body"], message)
     body = terminal_safe(body.replace("\n", " \u21b5 "), keep_newlines=False)
     if message["kind"] == "system" or message["author"] is None:
         return f"[{when}] * {body}"
