@@ -10,7 +10,7 @@ from typing import Literal
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from ninja import Field, Router, Schema, Status
-from pydantic import StrictInt
+from pydantic import StrictBool, StrictInt
 
 from accounts import avatars
 from accounts.api_auth import ASYNC_AUTH
@@ -84,6 +84,10 @@ class MessageOut(Schema):
     pinned: bool = False
     pinned_at: datetime | None = None
     pinned_by: str | None = None
+    thread_only: bool = False
+    reply_count: int = 0
+    last_reply_seq: int | None = None
+    last_reply_at: datetime | None = None
 
 
 class MessagePage(Schema):
@@ -96,6 +100,8 @@ class MessageIn(Schema):
     client_id: str | None = None
     # Strict: "3", 3.0 and true are refused, not read as 3 (services checks the rest).
     reply_to: StrictInt | None = None
+    # Keep a reply in its thread (true only with reply_to); strict like reply_to.
+    thread_only: StrictBool | None = None
 
 
 class MessageEdit(Schema):
@@ -273,6 +279,7 @@ def message_post(request, room_id: int, payload: MessageIn):
         body=payload.body,
         client_id=payload.client_id,
         reply_to=payload.reply_to,
+        thread_only=payload.thread_only,
     )
     return Status(201, wire.message_dict(message))
 

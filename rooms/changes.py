@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from rooms import access
+from rooms import access, threads
 from rooms.errors import Forbidden, InvalidInput
 from rooms.models import Message, MessageRevision, Reaction, Room
 from rooms.realtime import events
@@ -61,7 +61,8 @@ def message_delete(*, message: Message, by: User) -> Message:
     if message.deleted:
         return message
     with transaction.atomic():
-        _bump_rev(message)
+        locked = _lock_room(message.room_id)
+        _bump_rev(message, locked)
         message.deleted = True
         message.deleted_at = timezone.now()
         message.deleted_by = by
@@ -72,6 +73,8 @@ def message_delete(*, message: Message, by: User) -> Message:
             update_fields=["deleted", "deleted_at", "deleted_by", "pinned_at", "pinned_by", "rev"]
         )
         events.message_changed(message)
+        if message.reply_to_seq is not None:
+            threads.reply_removed(reply=message, locked=locked)  # the parent counts one less
     return message
 
 

@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from accounts import names, ratelimit
 from accounts import selectors as account_selectors
 from accounts.models import User
-from rooms import access, formatting, selectors, wire
+from rooms import access, formatting, selectors, threads, wire
 from rooms.errors import (
     Banned,
     Forbidden,
@@ -156,6 +156,7 @@ def _append_message(
     kind: str,
     client_id: str | None = None,
     reply_to: int | None = None,
+    thread_only: bool = False,
 ) -> Message:
     """Insert the room's next message. Must run inside a transaction; locks the room row
     so seqs are taken one at a time (on SQLite the IMMEDIATE transaction does that).
@@ -163,9 +164,11 @@ def _append_message(
     `reply_to` (a positive int) must name an earlier message of the room. Seqs run
     1, 2, 3 ... with no gaps and messages are never removed (only marked deleted), so
     every seq below the new one exists: the check costs no query, and raising here rolls
-    back the seq just taken."""
+    back the seq just taken. A reply also counts on its parent (rooms.threads), which
+    takes the rev after the reply's."""
     now = timezone.now()
-    seq, rev = _take_next_seq(room_id=room.pk, now=now)
+    revs = threads.revs_for_insert(reply_to=reply_to)
+    seq, rev = _take_next_seq(room_id=room.pk, now=now, revs=revs)
     if reply_to is not None and reply_to >= seq:
         raise InvalidInput("reply_to names no message in this room.")
     room.last_seq, room.last_rev = seq, rev
@@ -173,14 +176,17 @@ def _append_message(
     message = Message.objects.create(
         room=room,
         seq=seq,
-        rev=rev,
+        rev=rev - revs + 1,
         kind=kind,
         author=author,
         body=body,
         client_id=client_id,
         reply_to_seq=reply_to,
+        thread_only=thread_only,
     )
     events.message_created(message)
+    if reply_to is not None:
+        threads.reply_added(reply=message, parent_rev=rev)
     if kind != Message.Kind.SYSTEM:
         _record_mentions(message)
     if author is not None:
@@ -201,16 +207,17 @@ def _append_message(
     return message
 
 
-def _take_next_seq(*, room_id: int, now) -> tuple[int, int]:
-    """Advance the room's seq and change counters in one statement and return them.
+def _take_next_seq(*, room_id: int, now, revs: int = 1) -> tuple[int, int]:
+    """Advance the room's seq (by one) and change counter (by `revs`) in one statement
+    and return them.
     The UPDATE locks the row until the transaction ends, so concurrent posts take
     seqs one at a time (PostgreSQL and SQLite >= 3.35 both have RETURNING)."""
     table = connection.ops.quote_name(Room._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1, last_rev = last_rev + 1, "
+            f"UPDATE {table} SET last_seq = last_seq + 1, last_rev = last_rev + %s, "
             "last_message_at = %s WHERE id = %s RETURNING last_seq, last_rev",
-            [connection.ops.adapt_datetimefield_value(now), room_id],
+            [revs, connection.ops.adapt_datetimefield_value(now), room_id],
         )
         row = cursor.fetchone()
     if row is None:
@@ -286,18 +293,21 @@ def message_post(
     client_id: str | None = None,
     kind: str = Message.Kind.TEXT,
     reply_to: int | None = None,
+    thread_only: object = None,
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it after commit. Returns (message, created).
 
     `reply_to` is None or the seq of an earlier message of the same room (deleted ones
-    included); anything else raises InvalidInput and stores nothing. Front doors may
-    pass the client's raw value: the type is checked here.
+    included); anything else raises InvalidInput and stores nothing. `thread_only`
+    (None, true or false; true only with reply_to) keeps a reply in its thread
+    (rooms.threads). Front doors may pass the client's raw values: types are checked here.
 
     Idempotent per (room, author, client_id): a repeat returns the original message
     with created=False and broadcasts nothing."""
     body = clean_body(body)
     client_id = clean_client_id(client_id)
     reply_to = clean_reply_to(reply_to)
+    in_thread_only = threads.clean_thread_only(thread_only, reply_to=reply_to)
     if client_id is not None:
         existing = _existing(room=room, author=author, client_id=client_id)
         if existing is not None:
@@ -313,6 +323,7 @@ def message_post(
                 kind=kind,
                 client_id=client_id,
                 reply_to=reply_to,
+                thread_only=in_thread_only,
             )
     except IntegrityError:
         # The same client_id won a race with us; the unique constraint decided.

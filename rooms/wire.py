@@ -39,6 +39,12 @@ def message_dict(message: Message) -> dict[str, Any]:
         "pinned": message.pinned_at is not None,
         "pinned_at": message.pinned_at.isoformat() if message.pinned_at else None,
         "pinned_by": _pinned_by(message),
+        # Threads (rooms/threads.py): a reply shown only in its thread; on a parent, its
+        # replies (deleted ones not counted) and the newest one's seq and time.
+        "thread_only": message.thread_only,
+        "reply_count": message.reply_count,
+        "last_reply_seq": message.last_reply_seq,
+        "last_reply_at": message.last_reply_at.isoformat() if message.last_reply_at else None,
     }
 
 

@@ -70,6 +70,7 @@ def _post(user, room_id: int, frame: dict[str, Any]) -> tuple[Message, bool]:
         body=frame.get("body"),
         client_id=frame.get("client_id"),
         reply_to=frame.get("reply_to"),
+        thread_only=frame.get("thread_only"),
     )
 
 
