@@ -39,6 +39,8 @@ FIELD_NAMES = st.sampled_from(
         "minutes",
         "moderator",
         "temporary",
+        "reply_to",
+        "thread_only",
     ]
 )
 BODIES = st.one_of(
