@@ -327,6 +327,9 @@ export class RoomTransport {
         // "//text" sends "/text", as the socket's command runner does.
         body: frame.body.startsWith("//") ? frame.body.slice(1) : frame.body,
         client_id: frame.client_id,
+        // A reply, and whether it stays in its thread (threads.js), as the socket takes them.
+        ...(frame.reply_to != null && { reply_to: frame.reply_to }),
+        ...(frame.thread_only != null && { thread_only: frame.thread_only }),
       });
       body = await response.json().catch(() => ({}));
     } catch {

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests.e2e.pages import LIVE, PASSWORD, add_messages, create_user, expect, log_in
+from tests.e2e.pages import LIVE, PASSWORD, add_messages, call_api, create_user, expect, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -140,3 +140,22 @@ def test_on_a_phone_the_thread_panel_takes_the_screen(room, new_page):
     expect(
         article(phone, "Where do we eat on Friday?").get_by_role("button", name="1 reply")
     ).to_be_visible()
+
+
+def test_a_thread_reply_over_long_polling_stays_in_its_thread(room, new_page):
+    """Where WebSockets are blocked, the panel's reply goes out as a POST with the same
+    reply_to and thread_only (static/js/transport.js)."""
+    bob = new_page()
+    bob.route_web_socket(
+        re.compile(r".*/ws/chat/.*"), lambda ws: ws.close(code=1011, reason="blocked")
+    )
+    log_in(bob, "bob", PASSWORD)
+    bob.goto(f"/rooms/{room.id}/")
+    expect(bob.get_by_role("status").filter(has_text="polling")).to_be_visible(timeout=30_000)
+    panel = open_thread_from_actions(bob, "Where do we eat on Friday?")
+    reply_in_panel(panel, "Polled answer")
+    expect(panel.get_by_role("listitem")).to_have_count(1, timeout=LIVE)
+    expect(panel.get_by_role("listitem")).not_to_have_attribute("aria-busy", "true")
+    expect(article(bob, "Polled answer")).to_have_count(0)
+    replies = call_api(bob, "GET", f"/api/rooms/{room.id}/messages/1/replies").json()
+    assert [(m["body"], m["thread_only"]) for m in replies["messages"]] == [("Polled answer", True)]
