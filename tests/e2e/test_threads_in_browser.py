@@ -9,7 +9,16 @@ import re
 
 import pytest
 
-from tests.e2e.pages import LIVE, PASSWORD, add_messages, call_api, create_user, expect, log_in
+from tests.e2e.pages import (
+    LIVE,
+    PASSWORD,
+    SocketSwitch,
+    add_messages,
+    call_api,
+    create_user,
+    expect,
+    log_in,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -159,3 +168,39 @@ def test_a_thread_reply_over_long_polling_stays_in_its_thread(room, new_page):
     expect(article(bob, "Polled answer")).to_have_count(0)
     replies = call_api(bob, "GET", f"/api/rooms/{room.id}/messages/1/replies").json()
     assert [(m["body"], m["thread_only"]) for m in replies["messages"]] == [("Polled answer", True)]
+
+
+def test_a_window_that_was_offline_catches_up_on_a_thread(room, new_page):
+    """Replies and a deletion made while bob's socket was cut: on reconnecting, the
+    count under the message and the open thread panel show them (join with `after`,
+    then changed_after for the parent's new count)."""
+    alice, bob = new_page(), new_page()
+    switch = SocketSwitch(bob)
+    log_in(alice, "alice", PASSWORD)
+    log_in(bob, "bob", PASSWORD)
+    open_room(alice, room)
+    open_room(bob, room)
+    question = "Where do we eat on Friday?"
+    panel = open_thread_from_actions(bob, question)
+    expect(panel.get_by_text("No replies yet")).to_be_visible()
+
+    switch.off("network went away")
+    expect(bob.get_by_role("status").filter(has_text="Connected")).to_be_hidden(timeout=LIVE)
+    path = f"/api/rooms/{room.id}/messages"
+    for body in ("first idea", "second idea"):
+        answer = call_api(alice, "POST", path, {"body": body, "reply_to": 1, "thread_only": True})
+        assert answer.status == 201, answer.text()
+    gone = call_api(alice, "POST", path, {"body": "never mind", "reply_to": 1}).json()
+    assert call_api(alice, "DELETE", f"/api/messages/{gone['id']}").status == 204
+
+    switch.on("network is back")
+    expect(bob.get_by_role("status").filter(has_text="Connected")).to_be_visible(timeout=LIVE)
+    expect(article(bob, question).get_by_role("button", name="2 replies")).to_be_visible(
+        timeout=LIVE
+    )
+    items = panel.get_by_role("listitem")
+    expect(items).to_have_count(3, timeout=LIVE)
+    expect(items.nth(0)).to_contain_text("first idea")
+    expect(items.nth(1)).to_contain_text("second idea")
+    expect(items.nth(2)).to_contain_text("message removed")
+    expect(panel.get_by_role("list", name="2 replies")).to_be_visible()
