@@ -479,3 +479,35 @@ def test_fuzz_thread_only_is_stored_exactly_when_it_is_a_boolean_for_a_reply(
             assert isinstance(response.json()["detail"], str)
             assert (stored, parent.reply_count) == (1, 0)
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_reply_is_never_a_command_its_text_is_stored_as_written(alice):
+    room = await _make(services.room_create, creator=alice, name="Lobby")
+    await _make(post, room, alice, "question")
+    socket = await connect(alice)
+    await join(socket, room.id)
+    for n, body in enumerate(("/shrug", "//not a command", "/leave")):
+        await socket.send_json_to(
+            {
+                "type": "send",
+                "room": room.id,
+                "body": body,
+                "client_id": f"s{n}",
+                "reply_to": 1,
+                "thread_only": True,
+            }
+        )
+        message = (await receive_type(socket, "message"))["message"]
+        assert (message["body"], message["reply_to"], message["thread_only"]) == (body, 1, True)
+        await receive_type(socket, "message_updated")
+    # Without reply_to a slash is a command as before, and thread_only is still checked.
+    await socket.send_json_to(
+        {"type": "send", "room": room.id, "body": "/me waves", "client_id": "c", "thread_only": 1}
+    )
+    assert (await receive_type(socket, "error"))["code"] == "invalid"
+    await socket.send_json_to({"type": "send", "room": room.id, "body": "/me waves"})
+    message = (await receive_type(socket, "message"))["message"]
+    assert (message["kind"], message["body"], message["reply_to"]) == ("action", "waves", None)
+    assert await _make(lambda: Message.objects.get(room=room, seq=1).reply_count) == 3
+    await socket.disconnect()
