@@ -19,7 +19,7 @@ SECRET_KEY_FILE := $(VENV)/secret-key
 RUN_ENV := $(VENV)/run.env
 RUN_PYTHON := CHAT_DEFAULTS_FILE=$(abspath $(RUN_ENV)) $(BIN)/python
 
-.PHONY: run test test-postgres lint format install install-runtime migrate bench clean screenshots
+.PHONY: run test test-postgres lint format install install-runtime migrate bench clean screenshots emoji-data
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,22 @@ $(AXE_JS): | $(BIN)/python
 	  npm install --no-audit --no-fund --no-save --silent --prefix $(VENV)/node axe-core@$(AXE_VERSION); \
 	else echo "npm not found: the accessibility test will skip (axe-core $(AXE_VERSION))"; fi
 
-install: $(STAMP) $(AXE_JS)
+# The emoji picker's categories (the Unicode emoji groups) come from emojibase-data,
+# pinned; static/emoji/emoji-data.json is generated from it and the `emoji` package by
+# `make emoji-data` and committed, so the site itself needs no npm. The test that the
+# committed file matches both skips without npm (fails with CI=true).
+EMOJIBASE_VERSION := 17.0.0
+EMOJIBASE_JSON := $(VENV)/emojibase/node_modules/emojibase-data/en/data.json
+
+$(EMOJIBASE_JSON): | $(BIN)/python
+	@if command -v npm >/dev/null; then \
+	  npm install --no-audit --no-fund --no-save --silent --prefix $(VENV)/emojibase emojibase-data@$(EMOJIBASE_VERSION); \
+	else echo "npm not found: the emoji data check will skip (emojibase-data $(EMOJIBASE_VERSION))"; fi
+
+emoji-data: $(STAMP) $(EMOJIBASE_JSON)
+	$(BIN)/python -m rooms.emoji_catalog $(EMOJIBASE_JSON)
+
+install: $(STAMP) $(AXE_JS) $(EMOJIBASE_JSON)
 
 install-runtime: $(RUN_STAMP)
 

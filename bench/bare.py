@@ -57,6 +57,9 @@ class BareChatConsumer(AsyncWebsocketConsumer):
                 "seq": self.sent,
                 "body": frame.get("body"),
                 "client_id": frame.get("client_id"),
+                # Echoed as given, so a mixed load's frames are the same on both sides.
+                "reply_to": frame.get("reply_to"),
+                "attachments": frame.get("attachments") or [],
             }
             await self.channel_layer.group_send(
                 f"room.{room_id}", {"type": "chat.message", "message": message}

@@ -58,6 +58,10 @@ class LoadConfig:
     # `settle_max`): in a big room the join-time presence lists take a while to drain.
     quiet: float = 0.0
     settle_max: float = 30.0
+    # The message mix (the rich scenario): every Nth send replies to the newest message
+    # its sender has seen, every Nth carries one of the room's prepared uploads; 0 = none.
+    reply_every: int = 0
+    attach_every: int = 0
 
 
 @dataclass
@@ -65,6 +69,8 @@ class RoomPlan:
     room_id: int
     # One entry per member: the Bearer token (project) or None (bare).
     tokens: list[str | None]
+    # Upload ids the room's sender may attach, one per message (project, rich scenario).
+    uploads: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -92,6 +98,10 @@ class LoadResult:
     drain_timed_out: bool
     client_cpu_seconds: float
     settle_seconds: float = 0.0
+    # Deliveries of messages that came back as replies / with attachments: proof that the
+    # mix reached the server and was stored as such (the bare app echoes the fields).
+    delivered_replies: int = 0
+    delivered_with_attachments: int = 0
     error_samples: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -107,6 +117,9 @@ class Run:
         self.members_per_room = members_per_room
         self.latencies: list[float] = []
         self.delivered = 0
+        self.delivered_replies = 0
+        self.delivered_with_attachments = 0
+        self.newest_seq: dict[int, int] = dict.fromkeys(members_per_room, 0)
         self.duplicated = 0
         self.out_of_order = 0
         self.errors = 0
@@ -176,7 +189,10 @@ class Member:
         self.highest = max(self.highest, n)
         if isinstance(seq, int):
             self.last_seq = max(self.last_seq, seq)
+            run.newest_seq[self.room_id] = max(run.newest_seq[self.room_id], seq)
         run.delivered += 1
+        run.delivered_replies += message.get("reply_to") is not None
+        run.delivered_with_attachments += bool(message.get("attachments"))
         run.latencies.append(now - run.sent_at[(self.room_id, n)])
         run.last_delivery = now
         run.check_done()
@@ -194,20 +210,34 @@ async def _open(url: str, token: str | None, config: LoadConfig) -> ClientConnec
     )
 
 
-async def _join(socket: ClientConnection, room_id: int, within: float) -> None:
+async def _join(socket: ClientConnection, room_id: int, within: float) -> dict[str, Any]:
     await socket.send(json.dumps({"type": "join", "room": room_id, "after": None}))
     async with asyncio.timeout(within):
         while True:
             frame = json.loads(await socket.recv())
             if frame.get("type") == "joined" and frame.get("room") == room_id:
-                return
+                return frame
             if frame.get("type") == "error":
                 raise RuntimeError(f"join of room {room_id} refused: {frame}")
 
 
+def _mix(run: Run, room: RoomPlan, config: LoadConfig, n: int) -> dict[str, Any]:
+    """The optional fields of send number n: a reply to the newest message seen, an
+    attachment from the room's prepared uploads."""
+    extra: dict[str, Any] = {}
+    newest = run.newest_seq[room.room_id]
+    if config.reply_every and n % config.reply_every == config.reply_every - 1 and newest:
+        extra["reply_to"] = newest
+    attach = config.attach_every and n % config.attach_every == config.attach_every - 1
+    if attach and room.uploads:
+        extra["attachments"] = [room.uploads.pop()]
+    return extra
+
+
 async def _send_loop(
-    run: Run, sender: ClientConnection, room_id: int, config: LoadConfig, start: float
+    run: Run, sender: ClientConnection, room: RoomPlan, config: LoadConfig, start: float
 ) -> None:
+    room_id = room.room_id
     body_pad = "x" * max(0, config.body_size - 24)
     interval = 1.0 / config.rate
     count = int(config.duration * config.rate)
@@ -223,6 +253,7 @@ async def _send_loop(
                 "room": room_id,
                 "body": f"{client_id} {body_pad}",
                 "client_id": client_id,
+                **_mix(run, room, config, n),
             }
         )
         run.sent_at[(room_id, n)] = time.perf_counter()
@@ -281,7 +312,10 @@ async def run_load(
     async def open_member(room_id: int, token: str | None, url: str, is_sender: bool) -> None:
         async with gate:
             socket = await _open(url, token, config)
-            await _join(socket, room_id, config.open_timeout)
+            joined = await _join(socket, room_id, config.open_timeout)
+        newest = joined.get("last_seq")
+        if isinstance(newest, int):
+            run.newest_seq[room_id] = max(run.newest_seq[room_id], newest)
         members.append(Member(run, room_id, socket))
         if is_sender:
             senders[room_id] = socket
@@ -314,7 +348,7 @@ async def run_load(
         spread = 1.0 / (config.rate * len(plan))
         await asyncio.gather(
             *(
-                _send_loop(run, senders[room.room_id], room.room_id, config, start + i * spread)
+                _send_loop(run, senders[room.room_id], room, config, start + i * spread)
                 for i, room in enumerate(plan)
             )
         )
@@ -378,6 +412,8 @@ async def run_load(
             2,
         ),
         error_samples=run.error_samples,
+        delivered_replies=run.delivered_replies,
+        delivered_with_attachments=run.delivered_with_attachments,
         settle_seconds=round(settle_seconds, 3),
     )
 

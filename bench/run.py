@@ -15,7 +15,8 @@ side against the bare app in the same run:
   and 500 waiting long polls (project only);
 - scaling: two workers against one, under overload;
 - history: history pages over HTTP at 1,000 and 1,000,000 messages (no bare app);
-- servers: daphne against uvicorn.
+- servers: daphne against uvicorn;
+- rich: the fan-out load with replies (and attachments) in the mix.
 
 The project is chatsite.asgi with Bearer-token sockets, every message stored in
 PostgreSQL before it is broadcast; the bare app is bench.bare, the Channels tutorial's
@@ -70,6 +71,7 @@ SUITE = (
     "scaling",
     "history",
     "servers",
+    "rich",
 )
 
 
@@ -193,6 +195,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     scaling.add_argument(
         "--scaling-rate", type=float, default=25.0, help="msg/s per room: an overload"
     )
+    rich = parser.add_argument_group("rich")
+    rich.add_argument("--rich-rate", type=float, default=2.0, help="msg/s per room: a steady load")
     servers = parser.add_argument_group("servers")
     servers.add_argument("--servers-rates", default="2,15", help="a steady and an overload rate")
     history = parser.add_argument_group("history")
@@ -282,6 +286,7 @@ def config_of(args: argparse.Namespace) -> dict[str, Any]:
         },
         "scaling": {"rate": args.scaling_rate},
         "servers": {"rates": args.servers_rate_list},
+        "rich": {"rate": args.rich_rate},
         "history": {"sizes": args.history_size_list, "pages": args.history_pages},
         "env": args.extra_env,
     }

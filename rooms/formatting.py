@@ -3,7 +3,9 @@ subset of Markdown. This is the one rendering path, for live messages and histor
 
 markdown-it-py renders with raw HTML disabled; nh3 then keeps only the tags below, so
 no HTML a user wrote ever reaches the page, and links get rel="noopener noreferrer"
-and only http(s) or mailto targets. Results are cached by body, so a message is
+and only http(s) or mailto targets. Outside code spans and blocks, `@name` becomes a
+mention and a known `:shortcode:` its emoji character (rooms/emoji_catalog.py; the
+stored body keeps what was typed). Results are cached by body, so a message is
 rendered once per revision however many sockets show it.
 """
 
@@ -16,6 +18,8 @@ import nh3
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
+
+from rooms.emoji_catalog import replace_shortcodes
 
 ALLOWED_TAGS = {
     "p",
@@ -36,6 +40,7 @@ ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
     "span": {"class", "data-mention"},
 }
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9_.+-]{1,150})")
 
 _markdown = (
@@ -55,10 +60,11 @@ def mentioned_usernames(body: str) -> set[str]:
     return {match.rstrip(".") for match in MENTION.findall(body)}
 
 
-def _mark_mentions(html: str) -> str:
-    # Only in text, not inside tags or attributes: split on tags and touch the text.
+def _mark_text(html: str) -> str:
+    # Mentions and shortcodes, only in text: not inside tags or attributes, nor in code.
+    # A link's text keeps its colons: it may be the URL itself ("https://x.org/:tada:").
     parts = re.split(r"(<[^>]+>)", html)
-    in_code = 0
+    in_code = in_link = 0
     for index, part in enumerate(parts):
         if part.startswith("<"):
             tag = part.lower()
@@ -66,9 +72,14 @@ def _mark_mentions(html: str) -> str:
                 in_code += 1
             elif tag.startswith(("</code", "</pre")):
                 in_code = max(0, in_code - 1)
+            elif tag.startswith("<a "):
+                in_link += 1
+            elif tag.startswith("</a"):
+                in_link = max(0, in_link - 1)
             continue
         if not in_code:
-            parts[index] = MENTION.sub(_mention_span, part)
+            text = part if in_link else replace_shortcodes(part)
+            parts[index] = MENTION.sub(_mention_span, text)
     return "".join(parts)
 
 
@@ -84,8 +95,11 @@ def _mention_span(match: re.Match[str]) -> str:
 
 @lru_cache(maxsize=20_000)
 def render(body: str) -> str:
+    # Stored bodies never hold a lone surrogate (rooms/input_checks.py); anything else
+    # rendered still must not crash the sanitiser, which needs valid UTF-8.
+    body = _SURROGATE.sub("\ufffd", body)
     html = _markdown.render(body)
-    html = _mark_mentions(html)
+    html = _mark_text(html)
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -106,18 +106,24 @@ def _label(room: Room, other: tuple[str, str] | None) -> dict[str, str]:
     return {"label": room.name, "handle": ""}
 
 
+def _labels_from_members(*, user: User, rooms, member_rows) -> dict[int, dict[str, str]]:
+    """Room id -> label (see _label) from (room_id, username, display_name) rows of the
+    rooms' members; the one place that picks "the other person" of a 1:1 chat."""
+    others = {
+        room_id: (display_name or username, username)
+        for room_id, username, display_name in member_rows
+        if username != user.username
+    }
+    return {r.id: _label(r, others.get(r.id)) for r in rooms}
+
+
 def room_labels(*, user: User, rooms) -> dict[int, dict[str, str]]:
     """Room id -> what `user` calls each room (see _label); one query for the 1:1 chats."""
     rooms = list(rooms)
-    others = {
-        room_id: (display_name or username, username)
-        for room_id, username, display_name in Membership.objects.filter(
-            room_id__in=[r.id for r in rooms if r.kind == Room.Kind.DIRECT]
-        )
-        .exclude(user=user)
-        .values_list("room_id", "user__username", "user__display_name")
-    }
-    return {r.id: _label(r, others.get(r.id)) for r in rooms}
+    rows = Membership.objects.filter(
+        room_id__in=[r.id for r in rooms if r.kind == Room.Kind.DIRECT]
+    ).values_list("room_id", "user__username", "user__display_name")
+    return _labels_from_members(user=user, rooms=rooms, member_rows=rows)
 
 
 def room_label(*, room: Room, user: User) -> dict[str, str]:
@@ -146,20 +152,19 @@ def private_room_summaries(*, user: User) -> list[dict]:
             seq=Subquery(Room.objects.filter(pk=OuterRef("room_id")).values("last_seq")[:1]),
         ).select_related(*MESSAGE_RELATED)
     }
-    members = {}
-    labels = {}
-    for room_id, username, display_name in (
+    member_rows = list(
         Membership.objects.filter(room_id__in=[r.id for r in rooms])
         .order_by("user__username")
         .values_list("room_id", "user__username", "user__display_name")
-    ):
+    )
+    members = {}
+    for room_id, username, _ in member_rows:
         members.setdefault(room_id, []).append(username)
-        if username != user.username:
-            labels[room_id] = (display_name or username, username)
+    labels = _labels_from_members(user=user, rooms=rooms, member_rows=member_rows)
     mention_counts = _unread_mention_counts(user=user, room_ids=list(memberships))
     return [
         {
-            **_label(room, labels.get(room.id)),
+            **labels[room.id],
             "room": room,
             "members": members.get(room.id, []),
             "mentions": mention_counts.get(room.id, 0),

@@ -18,6 +18,7 @@ from django.db import connections
 from accounts import ratelimit
 from accounts import services as account_services
 from chatsite.asgi import application
+from rooms import services as room_services
 from rooms.realtime import presence
 from tests.factories import RoomFactory, UserFactory
 
@@ -163,6 +164,20 @@ def mallory(db):
 @pytest.fixture
 def room(alice):
     return RoomFactory(name="General", slug="general", creator=alice)
+
+
+@pytest.fixture
+def conference(alice, bob, carol):
+    """alice's conference with bob and carol."""
+    return room_services.room_create(
+        creator=alice, name="Plans", kind="conference", members=["bob", "carol"]
+    )
+
+
+@pytest.fixture
+def direct(alice, bob):
+    """The 1:1 chat of alice and bob."""
+    return room_services.direct_get_or_create(user=alice, username="bob")[0]
 
 
 def token_for(user) -> str:

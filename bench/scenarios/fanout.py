@@ -49,6 +49,8 @@ class Case:
     quiet: float = 0.0  # see load.LoadConfig.quiet (big rooms)
     env: dict[str, str] = field(default_factory=dict)  # worker settings (--env wins)
     family: str = ""  # the scenario, when not fanout: named in the progress lines
+    reply_every: int = 0  # the message mix (see load.LoadConfig); the rich scenario
+    attach_every: int = 0
 
     @property
     def name(self) -> str:
@@ -70,6 +72,8 @@ def measure(ctx: Context, case: Case) -> dict[str, Any]:
         stall=args.stall,
         body_size=args.body_size,
         quiet=case.quiet,
+        reply_every=case.reply_every,
+        attach_every=case.attach_every,
     )
     if case.app == "project":
         plan = project_plan(

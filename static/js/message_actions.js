@@ -32,13 +32,14 @@ function button(className, text, { action, label, emoji } = {}) {
 }
 
 export class MessageActions {
-  constructor({ log, timeline, me, canModerate, canPin, editWindowSeconds, showError, onPinned }) {
+  constructor({ log, timeline, me, canModerate, canPin, editWindowSeconds, showError, onPinned, pickEmoji }) {
     this.log = log;
     this.timeline = timeline;
     this.me = me;
     this.canModerate = canModerate;
     this.canPin = canPin;
     this.onPinned = onPinned; // (message) => void: the Pinned list hears this page's own pins at once
+    this.pickEmoji = pickEmoji; // (opener, onPick) => void: the full emoji picker (emoji_picker.js)
     this.editWindowMs = editWindowSeconds * 1000;
     this.showError = showError;
     this.messages = new Map(); // seq -> the message as last drawn
@@ -140,6 +141,8 @@ export class MessageActions {
       choice.title = REACTION_NAMES[emoji];
       picker.append(choice);
     }
+    // Any emoji: the full picker, with search and categories.
+    if (this.pickEmoji) picker.append(button("quick-reaction more", "…", { action: "react-more", label: "All emoji" }));
     bar.append(picker);
     return bar;
   }
@@ -184,6 +187,17 @@ export class MessageActions {
         this.closePickers();
         this.react(message, control.dataset.emoji);
         break;
+      case "react-more": {
+        const toggle = item.querySelector("[data-action=react]");
+        this.closePickers();
+        this.pickEmoji(toggle, (emoji) => {
+          const current = this.messages.get(message.seq) || message;
+          this.react(current, emoji);
+          // Back to the message's "React" button (redrawn if the message changed meanwhile).
+          this.log.querySelector(`article[data-seq="${message.seq}"] [data-action=react]`)?.focus();
+        });
+        break;
+      }
       case "edit":
         this.startEdit(item, message);
         break;

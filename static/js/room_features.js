@@ -4,6 +4,8 @@
 // notifications and the title count, and the unread divider.
 import { MessageActions } from "./message_actions.js";
 import { MentionAutocomplete } from "./mentions.js";
+import { attachComposerPicker, emojiPicker } from "./emoji_picker.js";
+import { ShortcodeAutocomplete } from "./shortcodes.js";
 import { LockToggle, MemberPanel } from "./moderation.js";
 import { Notifier } from "./notify.js";
 import { PinnedList } from "./pins.js";
@@ -13,6 +15,17 @@ import { UnreadMarker } from "./unread.js";
 
 function optionalNumber(value) {
   return value === undefined || value === "" ? null : Number(value);
+}
+
+/** The composer's emoji: an "Insert emoji" picker button and `:shortcode:` completion. */
+function setUpEmoji({ input, composer }) {
+  const listbox = document.createElement("ul");
+  Object.assign(listbox, { id: "emoji-options", className: "mention-options", hidden: true });
+  listbox.setAttribute("role", "listbox");
+  listbox.setAttribute("aria-label", "Emoji suggestions");
+  input.before(listbox);
+  new ShortcodeAutocomplete({ input, composer, listbox });
+  attachComposerPicker({ composer, input, before: composer.querySelector("button[type=submit]") });
 }
 
 /** -> {onFrame(frame)}: give it every frame the page's socket receives. */
@@ -36,6 +49,7 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
     editWindowSeconds: Number(data.editWindow || 0),
     showError,
     onPinned: (message) => pins.apply(message),
+    pickEmoji: (opener, onPick) => emojiPicker().open(opener, onPick),
   });
   const unread = new UnreadMarker({
     log,
@@ -100,6 +114,7 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
     members,
     me,
   });
+  setUpEmoji({ input, composer });
   const notifier = new Notifier({
     roomId,
     roomKind: data.roomKind,

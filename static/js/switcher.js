@@ -146,6 +146,8 @@ const SHORTCUTS = [
   ["Alt+↑ / Alt+↓", "previous / next room"],
   ["Enter / Shift+Enter", "send / new line"],
   ["↑ in an empty message box", "edit your last message"],
+  [":smi in the message box", "emoji by shortcode (↑/↓, Enter or Tab picks)"],
+  ["In the emoji picker", "type to search, ↓ to the emoji, arrows move, Enter picks"],
   ["Esc", "close a dialog or picker; otherwise mark the room read"],
   ["?", "this list"],
 ];

@@ -63,7 +63,7 @@ def suite(tmp_path_factory):
     if not redis_available():
         need("Redis is not running on 127.0.0.1:6379")
     need_postgres()
-    scenarios = ["bigroom", "idle", "longpoll", "scaling", "servers"]
+    scenarios = ["bigroom", "idle", "longpoll", "scaling", "servers", "rich"]
     output = tmp_path_factory.mktemp("bench") / "run.json"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
@@ -83,6 +83,7 @@ def suite(tmp_path_factory):
                 f"--longpolls={LONG_POLLS}",
                 "--scaling-rate=5",
                 "--servers-rates=3",
+                "--rich-rate=20",
                 f"--redis-url={REDIS_URL}",
                 f"--postgres-url={POSTGRES_URL}",
                 f"--output={output}",
@@ -186,6 +187,25 @@ def test_servers_compares_uvicorn_with_daphne(suite):
     for row in cases:
         assert_every_message_once(row)
     assert "uvicorn/daphne" in printed
+
+
+def test_rich_sends_replies_in_the_mix_and_they_come_back_as_replies(suite):
+    _, document, _, printed = suite
+    cases = document["scenarios"]["rich"]["cases"]
+    assert sorted((r["app"], r["mix"]) for r in cases) == [
+        ("bare", "plain"),
+        ("bare", "replies"),
+        ("project", "plain"),
+        ("project", "replies"),
+    ]
+    for row in cases:
+        assert_every_message_once(row)
+        if row["mix"] == "plain":
+            assert row["delivered_replies"] == 0
+        else:
+            # The project echoes reply_to only for a reply it stored as one.
+            assert 0 < row["delivered_replies"] < row["delivered"]
+    assert "project replies / plain" in printed
 
 
 def test_the_run_draws_a_plot_and_bench_plot_redraws_it(suite, tmp_path):

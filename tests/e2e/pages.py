@@ -77,15 +77,16 @@ def wait_for(page, condition, timeout: float = LIVE) -> None:
         waited += 100
 
 
-def create_user(username: str):
+def create_user(username: str, **fields):
     """A user who logs in with PASSWORD, made with the ORM (before the browser starts:
-    the ORM refuses to run beside Playwright's event loop). Hashed as the server hashes."""
+    the ORM refuses to run beside Playwright's event loop). Hashed as the server hashes.
+    Other keyword arguments (display_name=, bio=...) set those fields."""
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
     from tests.factories import UserFactory
 
     hasher = PBKDF2PasswordHasher()
-    user = UserFactory(username=username)
+    user = UserFactory(username=username, **fields)
     user.password = hasher.encode(PASSWORD, hasher.salt())
     user.save(update_fields=["password"])
     return user

@@ -42,16 +42,13 @@ def axe_js() -> Path:
 @pytest.fixture
 def scene(transactional_db) -> dict:
     """alice, who has a public room with a few messages (a mention of her and a link
-    among them, pinned to its "Pinned" list; a thread of two replies), a private chat with bob, and a mention to
-    read. Made with the ORM before the browser starts."""
+    among them, pinned to its "Pinned" list; a thread of two replies), a private chat
+    with bob, and a mention to read. Made with the ORM before the browser starts."""
     from rooms import changes, moderation, services
     from tests.factories import RoomFactory
 
     alice = create_user("alice")
-    bob = create_user("bob")
-    bob.display_name = "Bob Baker"
-    bob.bio = "Plays the double bass."
-    bob.save(update_fields=["display_name", "bio"])
+    bob = create_user("bob", display_name="Bob Baker", bio="Plays the double bass.")
     room = RoomFactory(name="General", slug="general", creator=bob, topic="Anything goes")
     services.room_join(room=room, user=alice)
     posted = [
@@ -127,6 +124,26 @@ def open_thread(page) -> None:
     expect(panel.get_by_role("textbox", name="Thread reply")).to_be_focused()
 
 
+def open_emoji_picker(page) -> None:
+    """the composer's emoji picker open, searched"""
+    page.get_by_role("button", name="Insert emoji").click()
+    picker = page.get_by_role("dialog", name="Emoji picker")
+    expect(picker.get_by_role("tab").first).to_be_visible()
+    picker.get_by_role("searchbox", name="Find emoji").fill("heart")
+    expect(picker.get_by_role("button", name="red heart")).to_be_visible()
+    light = page.evaluate("() => !matchMedia('(prefers-color-scheme: dark)').matches")
+    if os.environ.get("SCREENSHOTS") == "1" and light and page.viewport_size == DESKTOP:
+        page.screenshot(path=str(SCREENSHOTS / "emoji-picker.png"))
+
+
+def open_shortcode_options(page) -> None:
+    """the :shortcode: suggestions open"""
+    box = page.get_by_label("Message", exact=True)
+    box.click()
+    box.press_sequentially(":smi")
+    expect(page.get_by_role("listbox", name="Emoji suggestions")).to_be_visible()
+
+
 def open_go_to(page) -> None:
     """the "Go to…" switcher open"""
     page.get_by_role("button", name="Go to…").click()
@@ -193,6 +210,11 @@ def test_the_main_pages_have_no_serious_accessibility_faults(
     check(f"/rooms/{scene['room']}/", in_room, then=open_reactions)
     check(f"/rooms/{scene['room']}/", in_room, then=open_thread)
     page.keyboard.press("Escape")
+    check(f"/rooms/{scene['room']}/", in_room, then=open_emoji_picker)
+    page.keyboard.press("Escape")
+    check(f"/rooms/{scene['room']}/", in_room, then=open_shortcode_options)
+    page.keyboard.press("Escape")
+    page.get_by_label("Message", exact=True).fill("")
     check(f"/rooms/{scene['room']}/", in_room, then=open_go_to)
     page.keyboard.press("Escape")
     check(f"/rooms/{scene['room']}/", in_room, then=open_shortcuts)

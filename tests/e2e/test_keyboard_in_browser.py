@@ -141,6 +141,7 @@ def test_the_skip_link_comes_first_and_question_mark_lists_the_shortcuts(new_pag
     dialog = alice.get_by_role("dialog", name="Keyboard shortcuts")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("go to a room or person")
+    expect(dialog).to_contain_text("emoji by shortcode")
     alice.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
     expect(alice.get_by_role("link", name="Mentions")).to_be_focused()

@@ -24,9 +24,7 @@ def talk(transactional_db):
     from rooms import services
     from tests.accounts.images import image_bytes, upload
 
-    alice, bob = create_user("alice"), create_user("bob")
-    bob.display_name = "Bob Stone"
-    bob.save(update_fields=["display_name"])
+    alice, bob = create_user("alice"), create_user("bob", display_name="Bob Stone")
     account_services.avatar_set(user=bob, upload=upload(image_bytes("PNG")))
     room = services.room_create(creator=alice, name="General")
     services.room_join(room=room, user=bob)

@@ -15,9 +15,7 @@ def people(transactional_db):
     from rooms import services
     from tests.e2e.pages import create_user
 
-    alice, bob = create_user("alice"), create_user("bob")
-    bob.display_name = "Bob Stone"
-    bob.save(update_fields=["display_name"])
+    alice, bob = create_user("alice"), create_user("bob", display_name="Bob Stone")
     general = services.room_create(creator=alice, name="General")
     random = services.room_create(creator=alice, name="Random")
     services.room_join(room=random, user=bob)

@@ -74,18 +74,6 @@ def posts(room, user, how_many: int) -> None:
         post(room, user, f"m{i}")
 
 
-@pytest.fixture
-def conference(alice, bob, carol):
-    return services.room_create(
-        creator=alice, name="Plans", kind="conference", members=["bob", "carol"]
-    )
-
-
-@pytest.fixture
-def direct(alice, bob):
-    return services.direct_get_or_create(user=alice, username="bob")[0]
-
-
 # --- authentication -----------------------------------------------------------------
 
 

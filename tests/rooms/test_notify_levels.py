@@ -13,18 +13,6 @@ from rooms.models import Membership
 from tests.conftest import connect, join, nothing_more, receive_type
 
 
-@pytest.fixture
-def conference(alice, bob, carol):
-    return services.room_create(
-        creator=alice, name="Plans", kind="conference", members=["bob", "carol"]
-    )
-
-
-@pytest.fixture
-def direct(alice, bob):
-    return services.direct_get_or_create(user=alice, username="bob")[0]
-
-
 def _stored(room, user) -> str:
     return Membership.objects.get(room=room, user=user).notify_level
 

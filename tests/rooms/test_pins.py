@@ -29,13 +29,6 @@ def public(alice, bob):
     return room
 
 
-@pytest.fixture
-def conference(alice, bob, carol):
-    return services.room_create(
-        creator=alice, name="Trio", kind=Room.Kind.CONFERENCE, members=["bob", "carol"]
-    )
-
-
 # --- who may -----------------------------------------------------------------------------
 
 

@@ -42,13 +42,6 @@ def messages_path(room) -> str:
     return f"/api/rooms/{room.id}/messages"
 
 
-@pytest.fixture
-def conference(alice, bob, carol):
-    return services.room_create(
-        creator=alice, name="Plans", kind=Room.Kind.CONFERENCE, members=["bob", "carol"]
-    )
-
-
 # --- counts on the parent ------------------------------------------------------------------
 
 
