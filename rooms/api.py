@@ -10,7 +10,7 @@ from typing import Literal
 from django.conf import settings
 from django.http import StreamingHttpResponse
 from ninja import Field, Router, Schema, Status
-from pydantic import StrictInt
+from pydantic import StrictBool, StrictInt
 
 from accounts import avatars
 from accounts.api_auth import ASYNC_AUTH
@@ -101,6 +101,10 @@ class MessageOut(Schema):
     pinned_at: datetime | None = None
     pinned_by: str | None = None
     attachments: list[AttachmentOut] = Field(default_factory=list)
+    thread_only: bool = False
+    reply_count: int = 0
+    last_reply_seq: int | None = None
+    last_reply_at: datetime | None = None
 
 
 class MessagePage(Schema):
@@ -116,6 +120,8 @@ class MessageIn(Schema):
     reply_to: StrictInt | None = None
     # Upload ids from POST /api/rooms/{id}/uploads (rooms/files_api.py).
     attachments: list[str] | None = None
+    # Keep a reply in its thread (true only with reply_to); strict like reply_to.
+    thread_only: StrictBool | None = None
 
 
 class MessageEdit(Schema):
@@ -294,6 +300,7 @@ def message_post(request, room_id: int, payload: MessageIn):
         client_id=payload.client_id,
         reply_to=payload.reply_to,
         attachments=payload.attachments,
+        thread_only=payload.thread_only,
     )
     return Status(201, wire.message_dict(message))
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from rooms import access, attachments
+from rooms import access, attachments, threads
 from rooms.errors import Forbidden, InvalidInput
 from rooms.models import Message, MessageRevision, Reaction, Room
 from rooms.realtime import events
@@ -61,7 +61,8 @@ def message_delete(*, message: Message, by: User) -> Message:
     if message.deleted:
         return message
     with transaction.atomic():
-        _bump_rev(message)
+        locked = _lock_room(message.room_id)
+        _bump_rev(message, locked)
         message.deleted = True
         message.deleted_at = timezone.now()
         message.deleted_by = by
@@ -77,6 +78,8 @@ def message_delete(*, message: Message, by: User) -> Message:
             ]
         )
         events.message_changed(message)
+        if message.reply_to_seq is not None:
+            threads.reply_removed(reply=message, locked=locked)  # the parent counts one less
     return message
 
 

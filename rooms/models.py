@@ -150,6 +150,15 @@ class Message(models.Model):
     # A seq rather than a foreign key: the wire shape is the seq, so a page of messages
     # needs no join, and seqs are never reused (messages are only ever soft-deleted).
     reply_to_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    # Threads (rooms/threads.py). On a reply: written in a thread and shown only there
+    # (still delivered in the room's stream; old clients see a plain reply).
+    thread_only = models.BooleanField(default=False)
+    # On a message that has replies: how many (deleted ones not counted) and the newest
+    # one's seq and time. Kept by rooms/threads.py in the transaction that changes them,
+    # so a page of history shows the counts without a query of its own.
+    reply_count = models.PositiveIntegerField(default=0)
+    last_reply_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    last_reply_at = models.DateTimeField(null=True, blank=True)
     # Pinned to the room's "Pinned" list (rooms/changes.py message_pin_set): when and by
     # whom; both null when not pinned. Deleting a message unpins it.
     pinned_at = models.DateTimeField(null=True, blank=True)

@@ -18,7 +18,7 @@ from django.utils.text import slugify
 from accounts import names, ratelimit
 from accounts import selectors as account_selectors
 from accounts.models import User
-from rooms import access, formatting, selectors, wire
+from rooms import access, formatting, selectors, threads, wire
 from rooms import attachments as attachments_module
 from rooms.errors import (
     Banned,
@@ -158,6 +158,7 @@ def _append_message(
     client_id: str | None = None,
     reply_to: int | None = None,
     files: list | None = None,
+    thread_only: bool = False,
 ) -> Message:
     """Insert the room's next message. Must run inside a transaction; locks the room row
     so seqs are taken one at a time (on SQLite the IMMEDIATE transaction does that).
@@ -165,9 +166,11 @@ def _append_message(
     `reply_to` (a positive int) must name an earlier message of the room. Seqs run
     1, 2, 3 ... with no gaps and messages are never removed (only marked deleted), so
     every seq below the new one exists: the check costs no query, and raising here rolls
-    back the seq just taken."""
+    back the seq just taken. A reply also counts on its parent (rooms.threads), which
+    takes the rev after the reply's."""
     now = timezone.now()
-    seq, rev = _take_next_seq(room_id=room.pk, now=now)
+    revs = threads.revs_for_insert(reply_to=reply_to)
+    seq, rev = _take_next_seq(room_id=room.pk, now=now, revs=revs)
     if reply_to is not None and reply_to >= seq:
         raise InvalidInput("reply_to names no message in this room.")
     room.last_seq, room.last_rev = seq, rev
@@ -175,16 +178,19 @@ def _append_message(
     message = Message.objects.create(
         room=room,
         seq=seq,
-        rev=rev,
+        rev=rev - revs + 1,
         kind=kind,
         author=author,
         body=body,
         client_id=client_id,
         reply_to_seq=reply_to,
         attachments=attachments_module.summaries(files or []),
+        thread_only=thread_only,
     )
     attachments_module.attach(uploads=files or [], message=message)
     events.message_created(message)
+    if reply_to is not None:
+        threads.reply_added(reply=message, parent_rev=rev)
     if kind != Message.Kind.SYSTEM:
         _record_mentions(message)
     if author is not None:
@@ -205,16 +211,17 @@ def _append_message(
     return message
 
 
-def _take_next_seq(*, room_id: int, now) -> tuple[int, int]:
-    """Advance the room's seq and change counters in one statement and return them.
+def _take_next_seq(*, room_id: int, now, revs: int = 1) -> tuple[int, int]:
+    """Advance the room's seq (by one) and change counter (by `revs`) in one statement
+    and return them.
     The UPDATE locks the row until the transaction ends, so concurrent posts take
     seqs one at a time (PostgreSQL and SQLite >= 3.35 both have RETURNING)."""
     table = connection.ops.quote_name(Room._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1, last_rev = last_rev + 1, "
+            f"UPDATE {table} SET last_seq = last_seq + 1, last_rev = last_rev + %s, "
             "last_message_at = %s WHERE id = %s RETURNING last_seq, last_rev",
-            [connection.ops.adapt_datetimefield_value(now), room_id],
+            [revs, connection.ops.adapt_datetimefield_value(now), room_id],
         )
         row = cursor.fetchone()
     if row is None:
@@ -291,6 +298,7 @@ def message_post(
     kind: str = Message.Kind.TEXT,
     reply_to: int | None = None,
     attachments: object = None,
+    thread_only: object = None,
 ) -> tuple[Message, bool]:
     """Store a message and broadcast it after commit. Returns (message, created).
 
@@ -299,8 +307,9 @@ def message_post(
     with files may have an empty body.
 
     `reply_to` is None or the seq of an earlier message of the same room (deleted ones
-    included); anything else raises InvalidInput and stores nothing. Front doors may
-    pass the client's raw value: the type is checked here.
+    included); anything else raises InvalidInput and stores nothing. `thread_only`
+    (None, true or false; true only with reply_to) keeps a reply in its thread
+    (rooms.threads). Front doors may pass the client's raw values: types are checked here.
 
     Idempotent per (room, author, client_id): a repeat returns the original message
     with created=False and broadcasts nothing."""
@@ -308,6 +317,7 @@ def message_post(
     body = _body_beside(upload_ids, body)
     client_id = clean_client_id(client_id)
     reply_to = clean_reply_to(reply_to)
+    in_thread_only = threads.clean_thread_only(thread_only, reply_to=reply_to)
     if client_id is not None:
         existing = _existing(room=room, author=author, client_id=client_id)
         if existing is not None:
@@ -325,6 +335,7 @@ def message_post(
                 client_id=client_id,
                 reply_to=reply_to,
                 files=files,
+                thread_only=in_thread_only,
             )
     except IntegrityError:
         # The same client_id won a race with us; the unique constraint decided.

@@ -42,6 +42,12 @@ def message_dict(message: Message) -> dict[str, Any]:
         "pinned_by": _pinned_by(message),
         # Files sent with the message (rooms/attachments.py); empty when none or deleted.
         "attachments": attachments.wire_list(message),
+        # Threads (rooms/threads.py): a reply shown only in its thread; on a parent, its
+        # replies (deleted ones not counted) and the newest one's seq and time.
+        "thread_only": message.thread_only,
+        "reply_count": message.reply_count,
+        "last_reply_seq": message.last_reply_seq,
+        "last_reply_at": message.last_reply_at.isoformat() if message.last_reply_at else None,
     }
 
 

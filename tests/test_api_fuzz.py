@@ -40,6 +40,8 @@ FIELD_NAMES = st.sampled_from(
         "moderator",
         "temporary",
         "attachments",
+        "reply_to",
+        "thread_only",
     ]
 )
 BODIES = st.one_of(

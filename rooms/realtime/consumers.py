@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError
 
 from accounts import services as account_services
-from rooms import access, moderation, services, wire
+from rooms import access, moderation, services, threads, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.models import Message
 from rooms.realtime import cleanup, commands, events, frames, presence
@@ -71,6 +71,7 @@ def _post(user, room_id: int, frame: dict[str, Any]) -> tuple[Message, bool]:
         client_id=frame.get("client_id"),
         reply_to=frame.get("reply_to"),
         attachments=frame.get("attachments"),
+        thread_only=frame.get("thread_only"),
     )
 
 
@@ -252,7 +253,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def on_send(self, frame: dict[str, Any]) -> None:
         room_id = frames.int_field(frame, "room")
         body = frame.get("body")
-        if commands.is_command(body):
+        # A reply is never a command: its body is stored as written, so "/shrug" in a
+        # thread stays in that thread (rooms/threads.py).
+        if commands.is_command(body) and frame.get("reply_to") is None:
+            threads.clean_thread_only(frame.get("thread_only"), reply_to=None)  # as a post would
             await self._run_command(room_id, body, frame.get("client_id"))
             return
         message, created = await _post(self.user, room_id, frame)

@@ -307,6 +307,7 @@ const features = roomFeatures({
   showError,
   loadOlder: fetchOlder,
   showMessage: showFound,
+  send: (frame) => socket.send(frame), // the thread panel answers on the room's socket
 });
 features.members.addEventListener("change", () => setOnline(online));
 if (root.dataset.mutedUntil) setMuted(root.dataset.mutedUntil, root.dataset.mutedReason);

@@ -10,6 +10,7 @@ import { LockToggle, MemberPanel } from "./moderation.js";
 import { Notifier } from "./notify.js";
 import { PinnedList } from "./pins.js";
 import { RoomMembers } from "./room_members.js";
+import { ThreadPanel } from "./threads.js";
 import { UnreadMarker } from "./unread.js";
 
 function optionalNumber(value) {
@@ -28,7 +29,7 @@ function setUpEmoji({ input, composer }) {
 }
 
 /** -> {onFrame(frame)}: give it every frame the page's socket receives. */
-export function roomFeatures({ root, roomId, me, log, timeline, input, composer, showError, loadOlder, showMessage }) {
+export function roomFeatures({ root, roomId, me, log, timeline, input, composer, showError, loadOlder, showMessage, send }) {
   const data = root.dataset;
   const canModerate = data.canModerate === "true";
   const members = new RoomMembers(roomId);
@@ -88,6 +89,9 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
     (item) => nameMentions(item),
     (item) => showAvatars(item),
   );
+  // Last: it adds its action to the toolbar the actions drew, and hides thread-only replies.
+  const threads = new ThreadPanel({ root, log, roomId, me, send });
+  timeline.decorators.push((item, message) => threads.decorate(item, message));
 
   const memberList = document.getElementById("member-list");
   if (memberList) {
@@ -134,6 +138,8 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
       // frames name theirs inside the message.
       const frameRoom = frame.room !== null && typeof frame.room === "object" ? frame.room.id : frame.room;
       const where = frameRoom ?? frame.message?.room;
+      // A refused send names no room: the thread panel looks for its own (by `ref`).
+      if (frame.type === "error") threads.onFrame(frame);
       if (frame.type === "do_not_disturb") {
         // Turned on or off in another tab: the navigation's switch (dnd.js) shows it.
         document.dispatchEvent(new CustomEvent("chat:do-not-disturb", { detail: frame }));
@@ -149,6 +155,7 @@ export function roomFeatures({ root, roomId, me, log, timeline, input, composer,
         else if (frame.type === "read" || frame.type === "removed") notifier.readElsewhere(where);
         return;
       }
+      if (frame.type !== "error") threads.onFrame(frame);
       switch (frame.type) {
         case "joined":
           members.refresh();

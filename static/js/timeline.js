@@ -222,7 +222,8 @@ export class Timeline {
   /** Follow-ups by the same author within a few minutes drop the repeated name. */
   regroup(item) {
     if (!isMessage(item)) return;
-    const previous = item.previousElementSibling;
+    let previous = item.previousElementSibling;
+    while (previous?.hidden) previous = previous.previousElementSibling; // kept out of the log (threads.js)
     const continued =
       isMessage(previous) &&
       item.dataset.author !== "" &&

@@ -84,7 +84,7 @@ export class RoomTransport {
   route(frame, retries) {
     if (this.live || !this.polling) return this.socket.send(frame);
     if (frame.type === "send") {
-      if (/^\/(?!\/)/.test(frame.body)) {
+      if (/^\/(?!\/)/.test(frame.body) && frame.reply_to == null) {
         // Slash commands run in the socket's consumer; over HTTP "/leave" would be
         // posted as text. Answered later, as a socket would: the page clears the box
         // after send() returns and only then may put the text back.
@@ -325,8 +325,12 @@ export class RoomTransport {
     try {
       response = await this.request("POST", `${this.api}/messages`, {
         // "//text" sends "/text", as the socket's command runner does.
-        body: frame.body.startsWith("//") ? frame.body.slice(1) : frame.body,
+        // A reply is never a command: its text goes as written.
+        body: frame.body.startsWith("//") && frame.reply_to == null ? frame.body.slice(1) : frame.body,
         client_id: frame.client_id,
+        // A reply, and whether it stays in its thread (threads.js), as the socket takes them.
+        ...(frame.reply_to != null && { reply_to: frame.reply_to }),
+        ...(frame.thread_only != null && { thread_only: frame.thread_only }),
       });
       body = await response.json().catch(() => ({}));
     } catch {

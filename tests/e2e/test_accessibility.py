@@ -42,8 +42,8 @@ def axe_js() -> Path:
 @pytest.fixture
 def scene(transactional_db) -> dict:
     """alice, who has a public room with a few messages (a mention of her and a link
-    among them, pinned to its "Pinned" list), a private chat with bob, and a mention to
-    read. Made with the ORM before the browser starts."""
+    among them, pinned to its "Pinned" list; a thread of two replies), a private chat
+    with bob, and a mention to read. Made with the ORM before the browser starts."""
     from rooms import changes, moderation, services
     from tests.factories import RoomFactory
 
@@ -60,6 +60,11 @@ def scene(transactional_db) -> dict:
             (alice, "Will do, thanks."),
         ]
     ]
+    # A thread: one reply kept in it, one also shown in the room (with its quote).
+    services.message_post(
+        room=room, author=alice, body="Morning, Bob!", reply_to=posted[0].seq, thread_only=True
+    )
+    services.message_post(room=room, author=bob, body="Coffee is on me.", reply_to=posted[0].seq)
     changes.reaction_set(message=posted[1], by=bob, emoji="❤️", on=True)
     moderation.message_pin(message=posted[2], by=bob, pinned=True)  # bob owns the room
     direct, _ = services.direct_get_or_create(user=alice, username="bob")
@@ -121,6 +126,15 @@ def open_reactions(page) -> None:
     message.hover()
     message.get_by_role("button", name="React").click()
     expect(message.get_by_role("group", name="Quick reactions")).to_be_visible()
+
+
+def open_thread(page) -> None:
+    """a thread open in the thread panel"""
+    message = page.get_by_role("log").locator("article", has_text="Good morning, everyone!")
+    message.get_by_role("button", name="2 replies").click()
+    panel = page.get_by_role("complementary", name="Thread")
+    expect(panel.get_by_role("listitem")).to_have_count(2)
+    expect(panel.get_by_role("textbox", name="Thread reply")).to_be_focused()
 
 
 def open_emoji_picker(page) -> None:
@@ -215,6 +229,8 @@ def test_the_main_pages_have_no_serious_accessibility_faults(
     check(f"/rooms/{scene['room']}/", in_room)
     save_screenshot(page, color_scheme, viewport)
     check(f"/rooms/{scene['room']}/", in_room, then=open_reactions)
+    check(f"/rooms/{scene['room']}/", in_room, then=open_thread)
+    page.keyboard.press("Escape")
     check(f"/rooms/{scene['room']}/", in_room, then=open_emoji_picker)
     page.keyboard.press("Escape")
     check(f"/rooms/{scene['room']}/", in_room, then=open_shortcode_options)

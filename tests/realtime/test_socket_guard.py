@@ -47,7 +47,12 @@ def _frame(room_id: int):
             "room": st.one_of(st.just(room_id), JSON_VALUES),
             "body": HOSTILE_BODIES,
         },
-        optional={"after": JSON_VALUES, "client_id": JSON_VALUES, "reply_to": JSON_VALUES},
+        optional={
+            "after": JSON_VALUES,
+            "client_id": JSON_VALUES,
+            "reply_to": JSON_VALUES,
+            "thread_only": JSON_VALUES,
+        },
     ).map(lambda d: json.dumps(d))
     depth = st.integers(min_value=33, max_value=5000)
     return st.one_of(
