@@ -278,7 +278,14 @@ def make_stack(
 
 
 def project_plan(
-    ctx: Context, *, env: dict[str, str], rooms: int, members: int, tag: str, bulk: bool = False
+    ctx: Context,
+    *,
+    env: dict[str, str],
+    rooms: int,
+    members: int,
+    tag: str,
+    bulk: bool = False,
+    uploads: int = 0,
 ) -> list[load.RoomPlan]:
     """Users, tokens and rooms for one project stack, made by bench.project_setup in
     a child process with the workers' own environment."""
@@ -288,6 +295,8 @@ def project_plan(
     arguments = [f"--rooms={rooms}", f"--members={members}", f"--tag={tag}"]
     if bulk:
         arguments.append("--bulk")
+    if uploads:
+        arguments.append(f"--uploads={uploads}")
     return load.project_plan(run_setup("bench.project_setup", arguments, env=child_env))
 
 

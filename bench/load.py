@@ -425,7 +425,11 @@ def bare_plan(rooms: int, members: int, first_room: int = 1) -> list[RoomPlan]:
 def project_plan(data: dict[str, Any], members: int | None = None) -> list[RoomPlan]:
     """The plan from bench.project_setup's JSON output."""
     return [
-        RoomPlan(room["id"], list(room["tokens"][:members] if members else room["tokens"]))
+        RoomPlan(
+            room["id"],
+            list(room["tokens"][:members] if members else room["tokens"]),
+            list(room.get("uploads", [])),
+        )
         for room in data["rooms"]
     ]
 

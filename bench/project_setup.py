@@ -26,10 +26,24 @@ import os
 import sys
 
 
-def build_plan(*, rooms: int, members: int, tag: str) -> dict:
+def _picture(index: int) -> bytes:
+    """A 320x240 PNG, different per index (the upload path sniffs it and makes a
+    thumbnail, as for a phone photo, only smaller)."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), ((index * 37) % 256, 120, 200)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def build_plan(*, rooms: int, members: int, tag: str, uploads: int = 0) -> dict:
     from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
 
     from accounts import services as account_services
+    from rooms import attachments
     from rooms import services as room_services
 
     user_model = get_user_model()
@@ -43,7 +57,17 @@ def build_plan(*, rooms: int, members: int, tag: str) -> dict:
         ]
         room = room_services.room_create(creator=users[0], name=f"bench {tag} {room_index}")
         tokens = [account_services.token_create(user=u, name="bench")[1] for u in users]
-        plan_rooms.append({"id": room.id, "tokens": tokens})
+        # Files the room's sender (member 0) attaches during the run, one per message,
+        # stored through the same service as POST /api/rooms/{id}/uploads.
+        files = [
+            attachments.upload_create(
+                room=room,
+                uploader=users[0],
+                upload=SimpleUploadedFile(f"photo-{n}.png", _picture(n), "image/png"),
+            ).id
+            for n in range(uploads)
+        ]
+        plan_rooms.append({"id": room.id, "tokens": tokens, "uploads": files})
     return {"rooms": plan_rooms}
 
 
@@ -103,14 +127,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--members", type=int, required=True)
     parser.add_argument("--tag", required=True, help="makes usernames unique per scenario")
     parser.add_argument("--bulk", action="store_true", help="bulk_create users and tokens")
+    parser.add_argument(
+        "--uploads", type=int, default=0, help="files per room for its sender to attach"
+    )
     args = parser.parse_args(argv)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
     import django
 
     django.setup()
-    build = build_plan_bulk if args.bulk else build_plan
-    plan = build(rooms=args.rooms, members=args.members, tag=args.tag)
+    if args.bulk:
+        plan = build_plan_bulk(rooms=args.rooms, members=args.members, tag=args.tag)
+    else:
+        plan = build_plan(
+            rooms=args.rooms, members=args.members, tag=args.tag, uploads=args.uploads
+        )
     json.dump(plan, sys.stdout)
     sys.stdout.write("\n")
 

@@ -51,6 +51,7 @@ class Case:
     family: str = ""  # the scenario, when not fanout: named in the progress lines
     reply_every: int = 0  # the message mix (see load.LoadConfig); the rich scenario
     attach_every: int = 0
+    uploads: int = 0  # files prepared per room for its sender (project)
 
     @property
     def name(self) -> str:
@@ -77,10 +78,18 @@ def measure(ctx: Context, case: Case) -> dict[str, Any]:
     )
     if case.app == "project":
         plan = project_plan(
-            ctx, env=env, rooms=case.rooms, members=case.members, tag=tag, bulk=case.bulk_setup
+            ctx,
+            env=env,
+            rooms=case.rooms,
+            members=case.members,
+            tag=tag,
+            bulk=case.bulk_setup,
+            uploads=case.uploads,
         )
     else:
         plan = load.bare_plan(case.rooms, case.members)
+        for room in plan:  # the same frames as the project's sender (the ids are echoed)
+            room.uploads = [f"file-{room.room_id}-{n}" for n in range(case.uploads)]
 
     busy_before = wait_until_quiet(args.wait_idle)
     marks: dict[str, tuple[float, float, list[float]]] = {}

@@ -3,20 +3,26 @@
 The fanout shape (R rooms x M members, one sender per room) at one steady rate on the
 suite's layer, sent three ways: plain messages; every third message a reply to the
 newest message its sender has seen (`reply_to`, which also moves the parent's reply
-count); and that mix plus attachments. Project/bare per mix is the cost against the bare
+count, a second row per reply); and that mix with a picture on every fifth message. Project/bare per mix is the cost against the bare
 broadcast; project with a mix / project plain is what the mix itself costs."""
 
 from __future__ import annotations
 
+import math
+import shutil
+import tempfile
 from typing import Any
 
 from bench.common import Context, integrity, ratio
 from bench.scenarios.fanout import Case, cpu_per_delivery, errors_lines, run_case
 
-# name -> (reply_every, attach_every)
+# name -> (reply_every, attach_every): every 3rd message a reply; in "files" also every
+# 5th message a 320x240 PNG (sniffed, thumbnailed and stored before the run, attached by
+# its upload id: the cost measured is that of sending a message with a file).
 MIXES = {
     "plain": (0, 0),
     "replies": (3, 0),
+    "files": (3, 5),
 }
 
 
@@ -24,21 +30,29 @@ def run(ctx: Context) -> dict[str, Any]:
     args = ctx.args
     cases = []
     for mix, (reply_every, attach_every) in MIXES.items():
+        sends = math.ceil(args.rich_rate * args.duration)
+        uploads = sends // attach_every + 1 if attach_every else 0
         for app in args.app_list:
-            row = run_case(
-                ctx,
-                Case(
-                    app,
-                    args.suite_layer,
-                    args.rich_rate,
-                    rooms=args.rooms,
-                    members=args.members,
-                    workers=args.workers,
-                    family=f"rich-{mix}",
-                    reply_every=reply_every,
-                    attach_every=attach_every,
-                ),
-            )
+            media = tempfile.mkdtemp(prefix="bench-media-")  # the workers' MEDIA_ROOT
+            try:
+                row = run_case(
+                    ctx,
+                    Case(
+                        app,
+                        args.suite_layer,
+                        args.rich_rate,
+                        rooms=args.rooms,
+                        members=args.members,
+                        workers=args.workers,
+                        family=f"rich-{mix}",
+                        reply_every=reply_every,
+                        attach_every=attach_every,
+                        uploads=uploads,
+                        env={"MEDIA_ROOT": media},
+                    ),
+                )
+            finally:
+                shutil.rmtree(media, ignore_errors=True)
             row["mix"] = mix
             cases.append(row)
     return {

@@ -189,23 +189,28 @@ def test_servers_compares_uvicorn_with_daphne(suite):
     assert "uvicorn/daphne" in printed
 
 
-def test_rich_sends_replies_in_the_mix_and_they_come_back_as_replies(suite):
+def test_rich_sends_replies_and_files_in_the_mix_and_they_come_back_as_such(suite):
     _, document, _, printed = suite
     cases = document["scenarios"]["rich"]["cases"]
     assert sorted((r["app"], r["mix"]) for r in cases) == [
+        ("bare", "files"),
         ("bare", "plain"),
         ("bare", "replies"),
+        ("project", "files"),
         ("project", "plain"),
         ("project", "replies"),
     ]
     for row in cases:
         assert_every_message_once(row)
         if row["mix"] == "plain":
-            assert row["delivered_replies"] == 0
+            assert row["delivered_replies"] == row["delivered_with_attachments"] == 0
         else:
             # The project echoes reply_to only for a reply it stored as one.
             assert 0 < row["delivered_replies"] < row["delivered"]
-    assert "project replies / plain" in printed
+        if row["mix"] == "files":
+            # ...and attachments only for files it stored on the message.
+            assert 0 < row["delivered_with_attachments"] < row["delivered"]
+    assert "project files / plain" in printed
 
 
 def test_the_run_draws_a_plot_and_bench_plot_redraws_it(suite, tmp_path):
