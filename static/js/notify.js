@@ -8,6 +8,14 @@ import { nameWithHandle } from "./timeline.js";
 
 const COUNT_PREFIX = /^\(\d+\) /;
 
+/** A notification's text: the message's start, or the files it carries when it has no text. */
+function preview(message) {
+  const body = message.body || "";
+  if (body) return body.length > 200 ? `${body.slice(0, 199)}…` : body;
+  const files = (message.attachments || []).map((file) => file.name);
+  return files.length ? `Sent ${files.length === 1 ? "a file" : `${files.length} files`}: ${files.join(", ")}` : "";
+}
+
 function notificationsSupported() {
   return "Notification" in window;
 }
@@ -137,7 +145,7 @@ export class Notifier {
     const who = nameWithHandle(message.author_name, message.author);
     try {
       const notification = new Notification(mention ? `${who} mentioned you` : `${who} wrote to you`, {
-        body: message.body.length > 200 ? `${message.body.slice(0, 199)}…` : message.body,
+        body: preview(message),
         tag: `room-${message.room}`,
       });
       notification.onclick = () => {
@@ -177,7 +185,7 @@ export class Notifier {
     const who = nameWithHandle(message.author_name, message.author);
     try {
       const notification = new Notification(mentionsMe ? `${who} mentioned you in ${room}` : `${who} in ${room}`, {
-        body: message.body.length > 200 ? `${message.body.slice(0, 199)}…` : message.body,
+        body: preview(message),
         tag: `room-${this.roomId}`, // one notification per room, replaced by the next
       });
       notification.onclick = () => {

@@ -125,3 +125,50 @@ def test_a_silenced_room_stays_quiet_a_mention_elsewhere_notifies_and_dnd_mutes_
     post("lobby", "@alice and now?")
     wait_for(alice, lambda: len(shown()) == 2)
     assert shown()[1]["body"] == "@alice and now?"
+
+
+@pytest.fixture
+def direct_with_bob(transactional_db):
+    """alice reads Desk; bob has a 1:1 chat with her. Made before the browser starts."""
+    from rooms import services
+    from tests.conftest import token_for
+    from tests.factories import RoomFactory
+
+    alice, bob = create_user("alice"), create_user("bob")
+    desk = RoomFactory(name="Desk", slug="desk", creator=alice)
+    direct = services.direct_get_or_create(user=bob, username="alice")[0]
+    return {
+        "desk": desk.id,
+        "direct": direct.id,
+        "bob": {"Authorization": f"Bearer {token_for(bob)}"},
+    }
+
+
+def test_a_message_that_is_only_files_notifies_with_their_names(direct_with_bob, new_page):
+    from tests.e2e.test_mentions_in_browser import FAKE_NOTIFICATIONS
+
+    ids, bob_says = direct_with_bob, new_page().request
+    alice = new_page()
+    alice.add_init_script(FAKE_NOTIFICATIONS)
+    log_in(alice, "alice", PASSWORD)
+    alice.goto(f"/rooms/{ids['desk']}/")
+    wait_until_joined(alice)
+    expect(alice.get_by_role("button", name="Go to…")).to_be_visible()
+    alice.get_by_role("button", name="Enable desktop notifications").click()
+
+    upload = bob_says.post(
+        f"/api/rooms/{ids['direct']}/uploads",
+        multipart={"file": {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}},
+        headers=ids["bob"],
+    )
+    assert upload.status == 201, upload.text()
+    sent = bob_says.post(
+        f"/api/rooms/{ids['direct']}/messages",
+        data={"body": "", "attachments": [upload.json()["id"]]},
+        headers=ids["bob"],
+    )
+    assert sent.status == 201, sent.text()
+    wait_for(alice, lambda: len(alice.evaluate("window.shownNotifications")) == 1)
+    [shown] = alice.evaluate("window.shownNotifications")
+    assert shown["title"].endswith("wrote to you")
+    assert shown["body"] == "Sent a file: notes.txt"
