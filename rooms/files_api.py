@@ -7,7 +7,7 @@ Two ways to send files, both under the room's post rules (rooms.access):
   "attachments": [ids]}` sends them (rooms/api.py). An upload not sent within
   CHAT_UPLOAD_UNUSED_TTL seconds is removed.
 - in one request: `POST /api/rooms/{id}/messages/files` with `file` (once per file),
-  and the message's `body`, `client_id` and `reply_to` as form fields: 201 Message.
+  and the message's `body`, `client_id`, `reply_to` and `thread_only` as form fields: 201 Message.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def message_post_with_files(
     body: Form[str] = "",
     client_id: Form[str | None] = None,
     reply_to: Form[int | None] = None,
+    thread_only: Form[bool | None] = None,
 ):
     """Upload the `file` fields and send them with `body` as one message, all or
     nothing. Repeating a `client_id` answers the message already sent (files are then
@@ -99,6 +100,7 @@ def message_post_with_files(
                 body=body,
                 client_id=client_id,
                 reply_to=reply_to,
+                thread_only=thread_only,
                 attachments=[u.pk for u in uploads],
             )
     except BaseException:

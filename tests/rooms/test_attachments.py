@@ -380,6 +380,33 @@ def test_multipart_message_with_files_through_the_api(client, public, alice):
     assert Attachment.objects.count() == 2
 
 
+def test_a_file_sent_in_one_request_may_stay_in_its_thread(client, public, alice):
+    parent = client.post(
+        f"/api/rooms/{public.pk}/messages",
+        {"body": "the plan?"},
+        content_type="application/json",
+        headers=auth(alice),
+    ).json()
+    response = client.post(
+        f"/api/rooms/{public.pk}/messages/files",
+        {
+            "reply_to": parent["seq"],
+            "thread_only": "true",
+            "file": [SimpleUploadedFile("plan.txt", b"the plan")],
+        },
+        headers=auth(alice),
+    )
+    assert response.status_code == 201, response.content
+    reply = response.json()
+    assert (reply["reply_to"], reply["thread_only"]) == (parent["seq"], True)
+    alone = client.post(
+        f"/api/rooms/{public.pk}/messages/files",
+        {"thread_only": "true", "file": [SimpleUploadedFile("x.txt", b"x")]},
+        headers=auth(alice),
+    )
+    assert alone.status_code == 400 and "reply_to" in alone.json()["detail"]
+
+
 def test_api_refusals_are_sentences(client, public, private, alice, mallory, settings):
     settings.CHAT_UPLOAD_MAX_BYTES = 5
     response = client.post(
