@@ -180,6 +180,8 @@ def test_jump_to_latest_shows_whenever_the_reader_is_scrolled_up(long_room, new_
 def test_on_a_phone_the_header_stays_small(new_page):
     phone = new_page(viewport={"width": 390, "height": 844})
     sign_up(phone, "alice")
+    # Measured once the scripts have laid the header out (the switcher's button is theirs).
+    expect(phone.get_by_role("button", name="Go to…")).to_be_visible()
     height = phone.locator("header.top").evaluate("e => e.getBoundingClientRect().height")
     assert height <= 0.12 * 844, height  # the links and both search boxes: two short rows
     expect(phone.get_by_role("searchbox", name="Search users")).to_be_visible()
