@@ -13,13 +13,14 @@ import functools
 import logging
 from urllib.parse import parse_qs, urlparse
 
-from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
+from channels.auth import AuthMiddleware
+from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import validate_host
 
 from accounts import services
+from rooms.realtime.db_gate import in_thread
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +127,12 @@ class CredentialMiddleware:
             scheme, _, secret = authorization.partition(" ")
             user = None
             if scheme.lower() == "bearer":
-                user = await database_sync_to_async(services.token_authenticate)(
-                    secret=secret.strip()
-                )
+                user = await in_thread(services.token_authenticate)(secret=secret.strip())
             scope["user"] = user or AnonymousUser()
             scope["auth_method"] = "token"
             scope["chat_credential"] = getattr(user, "chat_credential", None)
         elif ticket:
-            user = await database_sync_to_async(services.ticket_redeem)(secret=ticket[0])
+            user = await in_thread(services.ticket_redeem)(secret=ticket[0])
             scope["user"] = user or AnonymousUser()
             scope["auth_method"] = "ticket"
             # The session or token that made the ticket: the socket dies with it.
@@ -157,5 +156,24 @@ class CredentialMiddleware:
         return await self.app(scope, receive, send)
 
 
+def _brings_credential(scope) -> bool:
+    """A token or a ticket: CredentialMiddleware decides, the cookie is never used."""
+    if _header(scope, b"authorization") is not None:
+        return True
+    return bool(parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket"))
+
+
+class SessionUserMiddleware(AuthMiddleware):
+    """Channels' AuthMiddleware, which reads the session's user in Channels' one shared
+    sync thread (every socket of the process queues there), skipped for a socket that
+    brings a token or a ticket: that user is never the session's (see above)."""
+
+    async def resolve_scope(self, scope):
+        if _brings_credential(scope):
+            scope["user"]._wrapped = AnonymousUser()  # CredentialMiddleware sets the user
+            return
+        await super().resolve_scope(scope)
+
+
 def ChatAuthStack(app):  # noqa: N802 - reads like Channels' AuthMiddlewareStack
-    return AuthMiddlewareStack(CredentialMiddleware(app))
+    return CookieMiddleware(SessionMiddleware(SessionUserMiddleware(CredentialMiddleware(app))))

@@ -618,12 +618,12 @@ def room_leave(*, room: Room, user: User) -> None:
                 Room.objects.filter(pk=room.pk).update(is_archived=True)
 
 
-def room_enter(*, user: User, room_id: int) -> Room:
+def room_enter(*, user: User, room_id: int) -> tuple[Room, Membership]:
     """What a socket's `join` does: the visibility check, then membership (joining a
-    public room makes the user a member). Raises RoomNotFound like every other path."""
+    public room makes the user a member). Raises RoomNotFound like every other path.
+    Returns the membership too: its read position spares the join a write."""
     room = access.room_get_visible(user=user, room_id=room_id)
-    room_join(room=room, user=user)
-    return room
+    return room, room_join(room=room, user=user)
 
 
 def room_update(

@@ -18,6 +18,7 @@ import asyncio
 import logging
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.exceptions import AcceptConnection, DenyConnection, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -90,9 +91,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._clean_up()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
-        """The one guard: no frame and no event can end the socket by raising."""
+        """The one guard: no frame and no event can end the socket by raising.
+
+        Channels' own dispatch first runs close_old_connections in its one shared sync
+        thread, for every frame and every event: one thread hop each, all the process's
+        sockets queued on one thread. Nothing here needs it: every database call of
+        this socket (in_thread, and the auth middleware's) closes its connection
+        itself when it ends. So the handler is called directly."""
         try:
-            await super().dispatch(message)
+            handler = getattr(self, get_handler_name(message), None)
+            if handler is None:
+                raise ValueError(f"No handler for message type {message['type']}")
+            await handler(message)
         except _CONTROL_FLOW:
             raise
         except ClientClosed:

@@ -64,20 +64,23 @@ def _read_opening(
     enter: bool,
     mark_read: bool,
 ) -> Opening:
+    read_seq = None  # the member's read position, when known
     if enter:
-        room = services.room_enter(user=user, room_id=room_id)
+        room, membership = services.room_enter(user=user, room_id=room_id)
+        read_seq = membership.last_read_seq
     else:
         room = access.room_get_visible(user=user, room_id=room_id)
-    if changed_after is not None:
+    rows, has_more = [], False
+    if room.last_seq == 0:
+        pass  # no message yet: nothing to read (a later one is broadcast or settled)
+    elif changed_after is not None:
         rows, has_more = selectors.messages_changed_after(room=room, rev=changed_after, limit=limit)
     elif after is not None:
-        rows, has_more = selectors.messages_page(room=room, after=after, limit=limit)
+        if after < room.last_seq:  # else nothing after it yet
+            rows, has_more = selectors.messages_page(room=room, after=after, limit=limit)
     elif newest:
-        rows, _ = selectors.messages_page(room=room, limit=newest)
-        has_more = False  # the newest page; older history is read over the API
-    else:
-        rows, has_more = [], False
-    if mark_read and not has_more:
+        rows, _ = selectors.messages_page(room=room, limit=newest)  # older: over the API
+    if mark_read and not has_more and (read_seq is None or read_seq < room.last_seq):
         services.membership_mark_read(room=room, user=user, seq=room.last_seq)  # opening reads
     return Opening(room, [wire.message_dict(m) for m in rows], has_more)
 
