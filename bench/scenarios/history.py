@@ -71,9 +71,11 @@ def _setup(*, sizes: tuple[int, ...], tag: str, child_env: dict[str, str]) -> di
 # so the newest message is the room's last_message_at, as after real posting.
 INSERT_SQL = """
 INSERT INTO rooms_message (room_id, seq, rev, kind, author_id, body, client_id, created,
-    edited_at, deleted, deleted_at, deleted_by_id, reactions)
+    edited_at, deleted, deleted_at, deleted_by_id, reactions, thread_only, reply_count,
+    attachments)
 SELECT %(room)s, g, g, 'text', %(author)s, 'history message ' || g, NULL,
-    now() - (%(size)s - g) * interval '1 second', NULL, false, NULL, NULL, '{}'::jsonb
+    now() - (%(size)s - g) * interval '1 second', NULL, false, NULL, NULL, '{}'::jsonb,
+    false, 0, '[]'::jsonb
 FROM generate_series(1, %(size)s) AS g
 """
 # Secondary indexes (not the primary key or the (room, seq) constraint) and foreign keys
