@@ -504,6 +504,12 @@ class Stack:
                 lost_port = any(failure in log for failure in LISTEN_FAILURES)
                 if new_port_on_conflict and lost_port and attempts < PORT_ATTEMPTS:
                     attempts += 1
+                    # Keep the lost attempt's log beside, not in, the worker's log: its
+                    # CRITICAL "Listen failure" is not a fault of the worker that runs.
+                    lost = worker.log_path.with_name(
+                        f"{worker.log_path.stem}.lost-port-{attempts}.txt"
+                    )
+                    worker.log_path.replace(lost)
                     worker.port = free_port()
                     self._spawn(worker)
                     continue
