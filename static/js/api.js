@@ -1,7 +1,8 @@
 // Calls to the JSON API with the browser session. Unsafe methods carry the CSRF token
 // from the csrftoken cookie, as Django asks.
 
-function csrfToken() {
+/** The CSRF token Django set in its cookie, for unsafe requests made outside api(). */
+export function csrfToken() {
   const entry = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
   return entry ? decodeURIComponent(entry.slice("csrftoken=".length)) : "";
 }

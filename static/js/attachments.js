@@ -4,7 +4,7 @@
 // message's text as one message (POST /api/rooms/{id}/messages with the upload ids).
 // A send keeps its client_id until it succeeds, so sending again after a failure
 // (a network drop) never stores the message twice. Without files, room.js sends.
-import { api } from "./api.js";
+import { api, csrfToken } from "./api.js";
 import { humanSize } from "./attachment_view.js";
 
 const root = document.getElementById("room");
@@ -19,11 +19,6 @@ const errorLine = document.getElementById("composer-error");
 const uploads = []; // {file, item, xhr, id, state: "uploading"|"done"|"failed"}
 let clientId = null; // this message's, until it is sent
 let sending = false;
-
-function csrfToken() {
-  const entry = document.cookie.split("; ").find((part) => part.startsWith("csrftoken="));
-  return entry ? decodeURIComponent(entry.slice("csrftoken=".length)) : "";
-}
 
 function newClientId() {
   if (crypto.randomUUID) return crypto.randomUUID();

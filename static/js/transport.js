@@ -8,6 +8,7 @@
 // are idempotent by client_id and the timeline drops seqs it already shows, so a
 // switch in either direction neither loses nor doubles a message.
 import { ChatSocket } from "./socket.js";
+import { csrfToken } from "./api.js";
 
 const FALLBACK_AFTER_FAILURES = 3; // socket attempts failed in a row
 const FALLBACK_AFTER_MS = 6000; // or this long without a joined socket
@@ -25,11 +26,6 @@ function commandRefused(clientId) {
     detail: "Commands need the live connection, which is being retried. Start with // to send text beginning with /.",
     ref: clientId,
   };
-}
-
-function csrfToken() {
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : "";
 }
 
 function jitter(ms) {
