@@ -8,6 +8,7 @@ the API and the socket cannot disagree.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from rooms import access, formatting, selectors, threads, wire
 from rooms import attachments as attachments_module
 from rooms.errors import (
     Banned,
+    ChatError,
     Forbidden,
     InvalidInput,
     RateLimitedError,
@@ -149,6 +151,30 @@ def _users_by_username(usernames: list[str]) -> list[User]:
     return [found[u] for u in wanted]
 
 
+@dataclass
+class Draft:
+    """One message to post, as a front door received it (raw values: message_post
+    checks their types)."""
+
+    body: object
+    client_id: object = None
+    reply_to: object = None
+    attachments: object = None
+    thread_only: object = None
+
+
+@dataclass
+class _Entry:
+    """A checked draft, ready to be stored."""
+
+    body: str
+    client_id: str | None = None
+    reply_to: int | None = None
+    upload_ids: list = field(default_factory=list)
+    thread_only: bool = False
+    files: list = field(default_factory=list)
+
+
 def _append_message(
     *,
     room: Room,
@@ -160,68 +186,97 @@ def _append_message(
     files: list | None = None,
     thread_only: bool = False,
 ) -> Message:
-    """Insert the room's next message. Must run inside a transaction; locks the room row
-    so seqs are taken one at a time (on SQLite the IMMEDIATE transaction does that).
-
-    `reply_to` (a positive int) must name an earlier message of the room. Seqs run
-    1, 2, 3 ... with no gaps and messages are never removed (only marked deleted), so
-    every seq below the new one exists: the check costs no query, and raising here rolls
-    back the seq just taken. A reply also counts on its parent (rooms.threads), which
-    takes the rev after the reply's."""
-    now = timezone.now()
-    revs = threads.revs_for_insert(reply_to=reply_to)
-    seq, rev = _take_next_seq(room_id=room.pk, now=now, revs=revs)
-    if reply_to is not None and reply_to >= seq:
-        raise InvalidInput("reply_to names no message in this room.")
-    room.last_seq, room.last_rev = seq, rev
-    room.last_message_at = now
-    message = Message.objects.create(
-        room=room,
-        seq=seq,
-        rev=rev - revs + 1,
-        kind=kind,
-        author=author,
+    """Insert the room's next message; see _append_messages."""
+    entry = _Entry(
         body=body,
         client_id=client_id,
-        reply_to_seq=reply_to,
-        attachments=attachments_module.summaries(files or []),
+        reply_to=reply_to,
+        files=files or [],
         thread_only=thread_only,
     )
-    attachments_module.attach(uploads=files or [], message=message)
-    events.message_created(message)
-    if reply_to is not None:
-        threads.reply_added(reply=message, parent_rev=rev)
-    if kind != Message.Kind.SYSTEM:
-        _record_mentions(message)
+    return _append_messages(room=room, author=author, entries=[entry], kind=kind)[0]
+
+
+def _append_messages(
+    *, room: Room, author: User | None, entries: list[_Entry], kind: str
+) -> list[Message]:
+    """Insert the room's next messages, in order. Must run inside a transaction; locks
+    the room row so seqs are taken one batch at a time (on SQLite the IMMEDIATE
+    transaction does that). However many entries: one UPDATE takes their seqs and
+    revs, one INSERT stores them, one UPDATE moves the author's read position.
+
+    A `reply_to` (a positive int) must name an earlier message of the room. Seqs run
+    1, 2, 3 ... with no gaps and messages are never removed (only marked deleted), so
+    every seq below the new one exists: the check costs no query, and raising here rolls
+    back the seqs just taken. A reply also counts on its parent (rooms.threads), which
+    takes the rev after the reply's."""
+    now = timezone.now()
+    revs = [threads.revs_for_insert(reply_to=e.reply_to) for e in entries]
+    last_seq, last_rev = _take_next_seq(
+        room_id=room.pk, now=now, revs=sum(revs), count=len(entries)
+    )
+    seq, rev = last_seq - len(entries) + 1, last_rev - sum(revs) + 1
+    messages = []
+    for entry, taken in zip(entries, revs, strict=True):
+        if entry.reply_to is not None and entry.reply_to >= seq:
+            raise InvalidInput("reply_to names no message in this room.")
+        messages.append(
+            Message(
+                room=room,
+                seq=seq,
+                rev=rev,
+                kind=kind,
+                author=author,
+                body=entry.body,
+                client_id=entry.client_id,
+                reply_to_seq=entry.reply_to,
+                attachments=attachments_module.summaries(entry.files),
+                thread_only=entry.thread_only,
+            )
+        )
+        seq, rev = seq + 1, rev + taken
+    room.last_seq, room.last_rev = last_seq, last_rev
+    room.last_message_at = now
+    Message.objects.bulk_create(messages)
+    notify_levels = None
+    for message, entry in zip(messages, entries, strict=True):
+        attachments_module.attach(uploads=entry.files, message=message)
+        events.message_created(message)
+        if entry.reply_to is not None:
+            threads.reply_added(reply=message, parent_rev=message.rev + 1)
+        if kind != Message.Kind.SYSTEM:
+            _record_mentions(message)
+        if room.is_private:
+            if notify_levels is None:
+                notify_levels = selectors.room_member_notify_levels(room=room)
+            events.room_activity(
+                room_id=room.id,
+                notify_levels=notify_levels,
+                summary={
+                    "seq": message.seq,
+                    "room_kind": room.kind,
+                    "message": wire.message_dict(message),
+                },
+            )
     if author is not None:
         # Your own message is read by you.
-        Membership.objects.filter(room=room, user=author).update(last_read_seq=message.seq)
+        Membership.objects.filter(room=room, user=author).update(last_read_seq=last_seq)
     if room.kind == Room.Kind.DIRECT:
         Membership.objects.filter(room=room, hidden=True).update(hidden=False)
-    if room.is_private:
-        events.room_activity(
-            room_id=room.id,
-            notify_levels=selectors.room_member_notify_levels(room=room),
-            summary={
-                "seq": message.seq,
-                "room_kind": room.kind,
-                "message": wire.message_dict(message),
-            },
-        )
-    return message
+    return messages
 
 
-def _take_next_seq(*, room_id: int, now, revs: int = 1) -> tuple[int, int]:
-    """Advance the room's seq (by one) and change counter (by `revs`) in one statement
-    and return them.
+def _take_next_seq(*, room_id: int, now, revs: int = 1, count: int = 1) -> tuple[int, int]:
+    """Advance the room's seq (by `count`) and change counter (by `revs`) in one
+    statement and return the new values (the last of those taken).
     The UPDATE locks the row until the transaction ends, so concurrent posts take
     seqs one at a time (PostgreSQL and SQLite >= 3.35 both have RETURNING)."""
     table = connection.ops.quote_name(Room._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1, last_rev = last_rev + %s, "
+            f"UPDATE {table} SET last_seq = last_seq + %s, last_rev = last_rev + %s, "
             "last_message_at = %s WHERE id = %s RETURNING last_seq, last_rev",
-            [revs, connection.ops.adapt_datetimefield_value(now), room_id],
+            [count, revs, connection.ops.adapt_datetimefield_value(now), room_id],
         )
         row = cursor.fetchone()
     if row is None:
@@ -313,37 +368,128 @@ def message_post(
 
     Idempotent per (room, author, client_id): a repeat returns the original message
     with created=False and broadcasts nothing."""
-    upload_ids = attachments_module.clean_upload_ids(attachments)
-    body = _body_beside(upload_ids, body)
-    client_id = clean_client_id(client_id)
-    reply_to = clean_reply_to(reply_to)
-    in_thread_only = threads.clean_thread_only(thread_only, reply_to=reply_to)
-    if client_id is not None:
-        existing = _existing(room=room, author=author, client_id=client_id)
-        if existing is not None:
-            return existing, False
-    _throttle_posting(author)
+    draft = Draft(
+        body=body,
+        client_id=client_id,
+        reply_to=reply_to,
+        attachments=attachments,
+        thread_only=thread_only,
+    )
+    (outcome,) = messages_post(room=room, author=author, drafts=[draft], kind=kind)
+    if isinstance(outcome, ChatError):
+        raise outcome
+    return outcome
+
+
+PostOutcome = tuple[Message, bool] | ChatError
+
+
+def messages_post(
+    *, room: Room, author: User, drafts: list[Draft], kind: str = Message.Kind.TEXT
+) -> list[PostOutcome]:
+    """Post an author's drafts to a room, in order: message_post's rules for each, and
+    one outcome each, in the same order: (message, created) or the ChatError that
+    refused it (nothing stored for that one).
+
+    A socket that has several sends waiting hands them over together (a group commit,
+    rooms.realtime.send_queue): the room read, the repeat check, the write rules and
+    the writes happen once for all of them, in one transaction, so a backlog costs a
+    few statements per batch instead of a few per message. When one draft fails inside
+    that transaction (a bad `reply_to`, an upload gone, a `client_id` race), it rolls
+    back and each draft is stored in a transaction of its own, so one bad draft never
+    takes the others with it."""
+    outcomes: list[PostOutcome | None] = [None] * len(drafts)
+    checked: list[tuple[int, _Entry]] = []
+    for index, draft in enumerate(drafts):
+        try:
+            checked.append((index, _checked(draft)))
+        except ChatError as exc:
+            outcomes[index] = exc
+    # A repeat gets its original, even when its sender is rate-limited or muted since.
+    originals = _existing_many(
+        room=room, author=author, client_ids=[e.client_id for _, e in checked if e.client_id]
+    )
+    fresh: list[tuple[int, _Entry]] = []
+    first_with: dict[str, int] = {}  # client_id -> index of its first draft in this call
+    repeats: list[tuple[int, int]] = []  # (index, index of the draft it repeats)
+    for index, entry in checked:
+        if entry.client_id in originals:
+            outcomes[index] = (originals[entry.client_id], False)
+        elif entry.client_id is not None and entry.client_id in first_with:
+            repeats.append((index, first_with[entry.client_id]))
+        else:
+            try:
+                _throttle_posting(author)
+            except RateLimitedError as exc:
+                outcomes[index] = exc
+                continue
+            if entry.client_id is not None:
+                first_with[entry.client_id] = index
+            fresh.append((index, entry))
+    for index, outcome in _store(room=room, author=author, fresh=fresh, kind=kind):
+        outcomes[index] = outcome
+    for index, first in repeats:
+        outcome = outcomes[first]
+        outcomes[index] = (outcome[0], False) if isinstance(outcome, tuple) else outcome
+    return outcomes  # type: ignore[return-value]
+
+
+def _checked(draft: Draft) -> _Entry:
+    # In this order, so a draft wrong in several ways always gets the same error.
+    upload_ids = attachments_module.clean_upload_ids(draft.attachments)
+    body = _body_beside(upload_ids, draft.body)
+    client_id = clean_client_id(draft.client_id)
+    reply_to = clean_reply_to(draft.reply_to)
+    thread_only = threads.clean_thread_only(draft.thread_only, reply_to=reply_to)
+    return _Entry(
+        body=body,
+        client_id=client_id,
+        reply_to=reply_to,
+        upload_ids=upload_ids,
+        thread_only=thread_only,
+    )
+
+
+def _store(
+    *, room: Room, author: User, fresh: list[tuple[int, _Entry]], kind: str
+) -> list[tuple[int, PostOutcome]]:
+    """Store the fresh drafts: together when they all pass, else one by one."""
+    if len(fresh) > 1:
+        try:
+            with transaction.atomic():
+                messages = _store_in_transaction(
+                    room=room, author=author, entries=[e for _, e in fresh], kind=kind
+                )
+            return [(index, (m, True)) for (index, _), m in zip(fresh, messages, strict=True)]
+        except (ChatError, IntegrityError):
+            pass  # rolled back, nothing sent: each on its own below, with its own outcome
+    return [(index, _store_one(room=room, author=author, entry=e, kind=kind)) for index, e in fresh]
+
+
+def _store_one(*, room: Room, author: User, entry: _Entry, kind: str) -> PostOutcome:
     try:
         with transaction.atomic():
-            _ensure_can_post(room=room, author=author)
-            files = attachments_module.uploads_for_post(room=room, author=author, ids=upload_ids)
-            message = _append_message(
-                room=room,
-                author=author,
-                body=body,
-                kind=kind,
-                client_id=client_id,
-                reply_to=reply_to,
-                files=files,
-                thread_only=in_thread_only,
-            )
+            (message,) = _store_in_transaction(room=room, author=author, entries=[entry], kind=kind)
+        return message, True
+    except ChatError as exc:
+        return exc
     except IntegrityError:
         # The same client_id won a race with us; the unique constraint decided.
-        existing = _existing(room=room, author=author, client_id=client_id)
+        existing = _existing(room=room, author=author, client_id=entry.client_id)
         if existing is None:
             raise
         return existing, False
-    return message, True
+
+
+def _store_in_transaction(
+    *, room: Room, author: User, entries: list[_Entry], kind: str
+) -> list[Message]:
+    _ensure_can_post(room=room, author=author)
+    for entry in entries:
+        entry.files = attachments_module.uploads_for_post(
+            room=room, author=author, ids=entry.upload_ids
+        )
+    return _append_messages(room=room, author=author, entries=entries, kind=kind)
 
 
 def message_existing(*, room: Room, author: User, client_id: object) -> Message | None:
@@ -356,6 +502,16 @@ def _body_beside(upload_ids: list[str], body: object) -> str:
     if upload_ids and (body is None or (isinstance(body, str) and not body.strip())):
         return ""
     return clean_body(body)
+
+
+def _existing_many(*, room: Room, author: User, client_ids: list[str]) -> dict[str, Message]:
+    """{client_id: the author's message} for those of `client_ids` already in the room."""
+    if not client_ids:
+        return {}
+    found = Message.objects.select_related(*selectors.MESSAGE_RELATED).filter(
+        room=room, author=author, client_id__in=client_ids
+    )
+    return {m.client_id: m for m in found}
 
 
 def _existing(*, room: Room, author: User, client_id: str | None) -> Message | None:
