@@ -42,6 +42,7 @@ from rooms.models import (
 from rooms.realtime import events
 
 CLIENT_ID_MAX = 64
+UNREAD = object()  # a membership "not read yet", unlike None ("not a member")
 TOPIC_MAX_LENGTH = 250
 
 
@@ -334,10 +335,13 @@ def throttle(key: str, *, limit: int, per_seconds: int) -> None:
         raise RateLimitedError(exc.retry_after) from exc
 
 
-def _ensure_can_post(*, room: Room, author: User) -> None:
+def _ensure_can_post(*, room: Room, author: User, membership: object = UNREAD) -> None:
     """The write rules of rooms.access, on every post whatever the front door; a
-    visitor of a public room joins it first (and a locked room still refuses them)."""
-    membership = selectors.membership_get(user=author, room=room)
+    visitor of a public room joins it first (and a locked room still refuses them).
+    `membership`: the author's, when the caller read it with the room
+    (access.room_and_membership)."""
+    if membership is UNREAD:
+        membership = selectors.membership_get(user=author, room=room)
     access.check_can_write(user=author, room=room, membership=membership)
     if membership is None:
         membership = _join_public(room=room, user=author)
@@ -385,7 +389,12 @@ PostOutcome = tuple[Message, bool] | ChatError
 
 
 def messages_post(
-    *, room: Room, author: User, drafts: list[Draft], kind: str = Message.Kind.TEXT
+    *,
+    room: Room,
+    author: User,
+    drafts: list[Draft],
+    kind: str = Message.Kind.TEXT,
+    membership: object = UNREAD,
 ) -> list[PostOutcome]:
     """Post an author's drafts to a room, in order: message_post's rules for each, and
     one outcome each, in the same order: (message, created) or the ChatError that
@@ -397,7 +406,10 @@ def messages_post(
     few statements per batch instead of a few per message. When one draft fails inside
     that transaction (a bad `reply_to`, an upload gone, a `client_id` race), it rolls
     back and each draft is stored in a transaction of its own, so one bad draft never
-    takes the others with it."""
+    takes the others with it.
+
+    `membership` is the author's as read with the room (access.room_and_membership),
+    which spares a query; left out, it is read here."""
     outcomes: list[PostOutcome | None] = [None] * len(drafts)
     checked: list[tuple[int, _Entry]] = []
     for index, draft in enumerate(drafts):
@@ -405,28 +417,26 @@ def messages_post(
             checked.append((index, _checked(draft)))
         except ChatError as exc:
             outcomes[index] = exc
-    # A repeat gets its original, even when its sender is rate-limited or muted since.
-    originals = _existing_many(
-        room=room, author=author, client_ids=[e.client_id for _, e in checked if e.client_id]
-    )
+    # A repeat (a client_id already stored) is not looked up first: the unique
+    # constraint finds it when it is inserted, and a refusal (rate limit, mute ...)
+    # looks for it before it is answered, so a repeat still gets its original.
     fresh: list[tuple[int, _Entry]] = []
     first_with: dict[str, int] = {}  # client_id -> index of its first draft in this call
     repeats: list[tuple[int, int]] = []  # (index, index of the draft it repeats)
     for index, entry in checked:
-        if entry.client_id in originals:
-            outcomes[index] = (originals[entry.client_id], False)
-        elif entry.client_id is not None and entry.client_id in first_with:
+        if entry.client_id is not None and entry.client_id in first_with:
             repeats.append((index, first_with[entry.client_id]))
-        else:
-            try:
-                _throttle_posting(author)
-            except RateLimitedError as exc:
-                outcomes[index] = exc
-                continue
-            if entry.client_id is not None:
-                first_with[entry.client_id] = index
-            fresh.append((index, entry))
-    for index, outcome in _store(room=room, author=author, fresh=fresh, kind=kind):
+            continue
+        try:
+            _throttle_posting(author)
+        except RateLimitedError as exc:
+            outcomes[index] = _original_or(exc, room=room, author=author, entry=entry)
+            continue
+        if entry.client_id is not None:
+            first_with[entry.client_id] = index
+        fresh.append((index, entry))
+    stored = _store(room=room, author=author, fresh=fresh, kind=kind, membership=membership)
+    for index, outcome in stored:
         outcomes[index] = outcome
     for index, first in repeats:
         outcome = outcomes[first]
@@ -451,28 +461,39 @@ def _checked(draft: Draft) -> _Entry:
 
 
 def _store(
-    *, room: Room, author: User, fresh: list[tuple[int, _Entry]], kind: str
+    *, room: Room, author: User, fresh: list[tuple[int, _Entry]], kind: str, membership: object
 ) -> list[tuple[int, PostOutcome]]:
     """Store the fresh drafts: together when they all pass, else one by one."""
     if len(fresh) > 1:
         try:
             with transaction.atomic():
                 messages = _store_in_transaction(
-                    room=room, author=author, entries=[e for _, e in fresh], kind=kind
+                    room=room,
+                    author=author,
+                    entries=[e for _, e in fresh],
+                    kind=kind,
+                    membership=membership,
                 )
             return [(index, (m, True)) for (index, _), m in zip(fresh, messages, strict=True)]
         except (ChatError, IntegrityError):
             pass  # rolled back, nothing sent: each on its own below, with its own outcome
-    return [(index, _store_one(room=room, author=author, entry=e, kind=kind)) for index, e in fresh]
+    return [
+        (index, _store_one(room=room, author=author, entry=e, kind=kind, membership=membership))
+        for index, e in fresh
+    ]
 
 
-def _store_one(*, room: Room, author: User, entry: _Entry, kind: str) -> PostOutcome:
+def _store_one(
+    *, room: Room, author: User, entry: _Entry, kind: str, membership: object
+) -> PostOutcome:
     try:
         with transaction.atomic():
-            (message,) = _store_in_transaction(room=room, author=author, entries=[entry], kind=kind)
+            (message,) = _store_in_transaction(
+                room=room, author=author, entries=[entry], kind=kind, membership=membership
+            )
         return message, True
     except ChatError as exc:
-        return exc
+        return _original_or(exc, room=room, author=author, entry=entry)
     except IntegrityError:
         # The same client_id won a race with us; the unique constraint decided.
         existing = _existing(room=room, author=author, client_id=entry.client_id)
@@ -481,10 +502,16 @@ def _store_one(*, room: Room, author: User, entry: _Entry, kind: str) -> PostOut
         return existing, False
 
 
+def _original_or(error: ChatError, *, room: Room, author: User, entry: _Entry) -> PostOutcome:
+    """A refused draft that repeats a stored message (same client_id) gets its original."""
+    existing = _existing(room=room, author=author, client_id=entry.client_id)
+    return (existing, False) if existing is not None else error
+
+
 def _store_in_transaction(
-    *, room: Room, author: User, entries: list[_Entry], kind: str
+    *, room: Room, author: User, entries: list[_Entry], kind: str, membership: object
 ) -> list[Message]:
-    _ensure_can_post(room=room, author=author)
+    _ensure_can_post(room=room, author=author, membership=membership)
     for entry in entries:
         entry.files = attachments_module.uploads_for_post(
             room=room, author=author, ids=entry.upload_ids
@@ -502,16 +529,6 @@ def _body_beside(upload_ids: list[str], body: object) -> str:
     if upload_ids and (body is None or (isinstance(body, str) and not body.strip())):
         return ""
     return clean_body(body)
-
-
-def _existing_many(*, room: Room, author: User, client_ids: list[str]) -> dict[str, Message]:
-    """{client_id: the author's message} for those of `client_ids` already in the room."""
-    if not client_ids:
-        return {}
-    found = Message.objects.select_related(*selectors.MESSAGE_RELATED).filter(
-        room=room, author=author, client_id__in=client_ids
-    )
-    return {m.client_id: m for m in found}
 
 
 def _existing(*, room: Room, author: User, client_id: str | None) -> Message | None:
@@ -778,8 +795,8 @@ def room_enter(*, user: User, room_id: int) -> tuple[Room, Membership]:
     """What a socket's `join` does: the visibility check, then membership (joining a
     public room makes the user a member). Raises RoomNotFound like every other path.
     Returns the membership too: its read position spares the join a write."""
-    room = access.room_get_visible(user=user, room_id=room_id)
-    return room, room_join(room=room, user=user)
+    room, membership = access.room_and_membership(user=user, room_id=room_id)
+    return room, membership or room_join(room=room, user=user)
 
 
 def room_update(

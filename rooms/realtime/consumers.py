@@ -65,7 +65,7 @@ def _pin(user, room_id: int, seq: int, pinned: bool) -> None:
 @in_thread
 def _post_many(user, room_id: int, frames: list[dict[str, Any]]) -> list[services.PostOutcome]:
     """One batch of a socket's sends to one room (rooms.realtime.send_queue)."""
-    room = access.room_get_visible(user=user, room_id=room_id)
+    room, membership = access.room_and_membership(user=user, room_id=room_id)
     drafts = [
         services.Draft(
             body=frame.get("body"),
@@ -76,7 +76,7 @@ def _post_many(user, room_id: int, frames: list[dict[str, Any]]) -> list[service
         )
         for frame in frames
     ]
-    return services.messages_post(room=room, author=user, drafts=drafts)
+    return services.messages_post(room=room, author=user, drafts=drafts, membership=membership)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
