@@ -315,7 +315,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _post_batch(self, items: list[Pending]) -> None:
         room_id = items[0].room_id
-        outcomes = await _post_many(self.user, room_id, [item.frame for item in items])
+        outcomes, box = await _post_many.deferred(
+            self.user, room_id, [item.frame for item in items]
+        )
+        self.sends.broadcast(box)  # after the previous batch's; the next may start now
         for item, outcome in zip(items, outcomes, strict=True):
             if isinstance(outcome, ChatError):
                 await self._refuse(outcome, item.ref)

@@ -24,8 +24,12 @@ work per message cheaper instead of the wait longer. The rules:
 - **Bounded.** At most CHAT_SEND_QUEUE items wait per socket; beyond that a `send` is
   refused with a `rate_limited` error frame (`retry_after` 1), stores nothing, and the
   client sends it again with the same `client_id`.
-- **A closing socket's sends are still stored**: the consumer awaits `drained()`
-  (bounded) before it cleans up.
+- **Broadcasts in order, off the sender's path.** A batch's broadcasts (its Outbox)
+  are sent by `broadcast()`, after the previous batch's, while the next batch is
+  already in the database: the sender's chain no longer waits for the channel layer's
+  round trips between batches.
+- **A closing socket's sends are still stored** and broadcast: the consumer awaits
+  `drained()` (bounded) before it cleans up.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from typing import Any
 from django.conf import settings
 
 from rooms.errors import RateLimitedError
+from rooms.realtime import events
 
 BATCH_MAX = 100  # posts per transaction
 
@@ -61,6 +66,7 @@ class SendQueue:
         self.handle = handle
         self.items: deque[Pending] = deque()
         self.task: asyncio.Task | None = None
+        self.broadcasting: asyncio.Task | None = None  # the newest batch's broadcasts
         self.idle = asyncio.Event()
         self.idle.set()
 
@@ -78,8 +84,21 @@ class SendQueue:
             self.task = asyncio.create_task(self._run())
 
     async def drained(self) -> None:
-        """Return once every send queued so far has been handled."""
+        """Return once every send queued so far has been handled and broadcast."""
         await self.idle.wait()
+        while self.broadcasting is not None and not self.broadcasting.done():
+            await asyncio.wait([self.broadcasting])
+
+    def broadcast(self, box: events.Outbox) -> None:
+        """Send a batch's broadcasts once the previous batch's are sent."""
+        previous = self.broadcasting
+
+        async def after_previous() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            await box.flush()  # logs and swallows a failed group_send itself
+
+        self.broadcasting = asyncio.create_task(after_previous())
 
     def _take(self) -> list[Pending]:
         first = self.items.popleft()

@@ -102,9 +102,7 @@ async def test_a_full_queue_refuses_with_rate_limited_and_stores_the_rest(
     await communicator.disconnect()
 
 
-async def test_a_socket_that_closes_right_after_sending_still_stores_its_sends(
-    held, room, alice
-):
+async def test_a_socket_that_closes_right_after_sending_still_stores_its_sends(held, room, alice):
     release, entered, _ = held
     communicator = await connect(alice)
     await join(communicator, room.pk)
