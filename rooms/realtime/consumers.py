@@ -23,6 +23,8 @@ from channels.exceptions import AcceptConnection, DenyConnection, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts import services as account_services
 from rooms import access, moderation, services, threads, wire
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 TYPING_INTERVAL = 3.0  # seconds between typing events from one socket for one room
 MAX_ROOMS_PER_SOCKET = 200
 _CONTROL_FLOW = (StopConsumer, AcceptConnection, DenyConnection)
+# A backing service out of reach (the database, or Redis for the rate limit): the
+# client gets `unavailable` and retries, not `internal`.
+UNAVAILABLE = (DatabaseError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 
 class ClientClosed(Exception):
@@ -221,7 +226,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if handler is None:
                 raise InvalidInput(f"Unknown frame type: {frame['type'][:40]!r}.")
             await handler(self, frame)
-        except (ChatError, DatabaseError, InterfaceError) as exc:
+        except (ChatError, *UNAVAILABLE) as exc:
             await self._refuse(exc, ref)
 
     async def _refuse(self, exc: Exception, ref: str | None) -> None:
@@ -232,9 +237,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         elif isinstance(exc, ChatError):
             await self._error(exc.code, exc.detail, ref=ref, **exc.extra)
         else:
-            log.error("database unavailable while handling a frame", exc_info=exc)
+            log.error("database or Redis unavailable while handling a frame", exc_info=exc)
             await self._error(
-                "unavailable", "The server cannot reach its database; retry shortly.", ref=ref
+                "unavailable",
+                "The server cannot reach its database or Redis; retry shortly.",
+                ref=ref,
             )
 
     async def on_join(self, frame: dict[str, Any]) -> None:
@@ -295,7 +302,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self._post_batch(items)
         except ClientClosed:
             pass  # stored all the same; nobody left to answer
-        except (ChatError, DatabaseError, InterfaceError) as exc:
+        except (ChatError, *UNAVAILABLE) as exc:
             await self._refuse_all(items, exc)
         except Exception as exc:
             log.exception("socket id=%s: send failed", self.socket_id)

@@ -149,3 +149,20 @@ async def test_a_command_keeps_its_place_among_posts(room, alice):
     got = [(await receive_type(communicator, "message"))["message"] for _ in range(3)]
     assert [(m["seq"], m["client_id"]) for m in got] == [(1, "c0"), (2, "me"), (3, "c1")]
     await communicator.disconnect()
+
+
+async def test_a_send_while_redis_is_out_of_reach_is_answered_unavailable(room, alice, settings):
+    """The rate limit lives in Redis: out of reach, the send is refused with
+    `unavailable` (retry later), not `internal`, and the socket stays open."""
+    communicator = await connect(alice)
+    await join(communicator, room.pk)
+    working = settings.REDIS_URL
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    await communicator.send_json_to(_send(0, room.pk))
+    error = await receive_type(communicator, "error", timeout=15)
+    assert (error["code"], error["ref"]) == ("unavailable", "c0")
+    assert await database_sync_to_async(_bodies)(room) == []
+    settings.REDIS_URL = working
+    await communicator.send_json_to(_send(0, room.pk))  # the client's retry
+    assert (await receive_type(communicator, "message"))["message"]["body"] == "m0"
+    await communicator.disconnect()
