@@ -356,6 +356,9 @@ if not 0 < CHAT_CLEANUP_INTERVAL < float("inf"):
 CHAT_LONG_POLL_MAX = 30
 # Database calls running at once from async views (long polls), per process.
 CHAT_DB_CONCURRENCY = env_int("CHAT_DB_CONCURRENCY", 16)
+# Sends waiting to be stored per socket (rooms.realtime.send_queue); beyond it a send
+# is refused with `rate_limited` and the client sends it again.
+CHAT_SEND_QUEUE = env_int("CHAT_SEND_QUEUE", 200)
 # Per-user posting: a token bucket of CHAT_SEND_BURST messages, refilled over
 # CHAT_SEND_WINDOW seconds (30 at once, then 3 a second by default).
 CHAT_SEND_BURST = env_int("CHAT_SEND_BURST", 30)

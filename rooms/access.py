@@ -69,6 +69,22 @@ def room_get_visible(*, user: User, room_id: int) -> Room:
     return room
 
 
+def room_and_membership(*, user: User, room_id: int) -> tuple[Room, Membership | None]:
+    """room_get_visible, and the user's membership (None: not a member). One query for a
+    member: the membership with its room (a member is not banned: a ban ends the
+    membership); otherwise room_get_visible's."""
+    membership = (
+        Membership.objects.select_related("room").filter(room_id=room_id, user=user.pk).first()
+    )
+    if membership is None:
+        return room_get_visible(user=user, room_id=room_id), None
+    room = membership.room
+    if getattr(user, "is_guest", False) and (room.is_private or not room.open_to_guests):
+        raise RoomNotFound()
+    room.viewer_banned = False
+    return room, membership
+
+
 def refuse_guest(user: User, what: str) -> None:
     """Forbidden for a guest: `what` needs an account."""
     if getattr(user, "is_guest", False):

@@ -62,9 +62,9 @@ class RateLimitedError(ChatError):
     code = "rate_limited"
     status = 429
 
-    def __init__(self, retry_after: int):
+    def __init__(self, retry_after: int, detail: str | None = None):
         unit = "second" if retry_after == 1 else "seconds"
-        super().__init__(f"Too many requests; retry after {retry_after} {unit}.")
+        super().__init__(detail or f"Too many requests; retry after {retry_after} {unit}.")
         self.retry_after = retry_after
 
 

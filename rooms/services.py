@@ -8,6 +8,7 @@ the API and the socket cannot disagree.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from rooms import access, formatting, selectors, threads, wire
 from rooms import attachments as attachments_module
 from rooms.errors import (
     Banned,
+    ChatError,
     Forbidden,
     InvalidInput,
     RateLimitedError,
@@ -40,6 +42,7 @@ from rooms.models import (
 from rooms.realtime import events
 
 CLIENT_ID_MAX = 64
+UNREAD = object()  # a membership "not read yet", unlike None ("not a member")
 TOPIC_MAX_LENGTH = 250
 
 
@@ -149,6 +152,30 @@ def _users_by_username(usernames: list[str]) -> list[User]:
     return [found[u] for u in wanted]
 
 
+@dataclass
+class Draft:
+    """One message to post, as a front door received it (raw values: message_post
+    checks their types)."""
+
+    body: object
+    client_id: object = None
+    reply_to: object = None
+    attachments: object = None
+    thread_only: object = None
+
+
+@dataclass
+class _Entry:
+    """A checked draft, ready to be stored."""
+
+    body: str
+    client_id: str | None = None
+    reply_to: int | None = None
+    upload_ids: list = field(default_factory=list)
+    thread_only: bool = False
+    files: list = field(default_factory=list)
+
+
 def _append_message(
     *,
     room: Room,
@@ -160,68 +187,97 @@ def _append_message(
     files: list | None = None,
     thread_only: bool = False,
 ) -> Message:
-    """Insert the room's next message. Must run inside a transaction; locks the room row
-    so seqs are taken one at a time (on SQLite the IMMEDIATE transaction does that).
-
-    `reply_to` (a positive int) must name an earlier message of the room. Seqs run
-    1, 2, 3 ... with no gaps and messages are never removed (only marked deleted), so
-    every seq below the new one exists: the check costs no query, and raising here rolls
-    back the seq just taken. A reply also counts on its parent (rooms.threads), which
-    takes the rev after the reply's."""
-    now = timezone.now()
-    revs = threads.revs_for_insert(reply_to=reply_to)
-    seq, rev = _take_next_seq(room_id=room.pk, now=now, revs=revs)
-    if reply_to is not None and reply_to >= seq:
-        raise InvalidInput("reply_to names no message in this room.")
-    room.last_seq, room.last_rev = seq, rev
-    room.last_message_at = now
-    message = Message.objects.create(
-        room=room,
-        seq=seq,
-        rev=rev - revs + 1,
-        kind=kind,
-        author=author,
+    """Insert the room's next message; see _append_messages."""
+    entry = _Entry(
         body=body,
         client_id=client_id,
-        reply_to_seq=reply_to,
-        attachments=attachments_module.summaries(files or []),
+        reply_to=reply_to,
+        files=files or [],
         thread_only=thread_only,
     )
-    attachments_module.attach(uploads=files or [], message=message)
-    events.message_created(message)
-    if reply_to is not None:
-        threads.reply_added(reply=message, parent_rev=rev)
-    if kind != Message.Kind.SYSTEM:
-        _record_mentions(message)
+    return _append_messages(room=room, author=author, entries=[entry], kind=kind)[0]
+
+
+def _append_messages(
+    *, room: Room, author: User | None, entries: list[_Entry], kind: str
+) -> list[Message]:
+    """Insert the room's next messages, in order. Must run inside a transaction; locks
+    the room row so seqs are taken one batch at a time (on SQLite the IMMEDIATE
+    transaction does that). However many entries: one UPDATE takes their seqs and
+    revs, one INSERT stores them, one UPDATE moves the author's read position.
+
+    A `reply_to` (a positive int) must name an earlier message of the room. Seqs run
+    1, 2, 3 ... with no gaps and messages are never removed (only marked deleted), so
+    every seq below the new one exists: the check costs no query, and raising here rolls
+    back the seqs just taken. A reply also counts on its parent (rooms.threads), which
+    takes the rev after the reply's."""
+    now = timezone.now()
+    revs = [threads.revs_for_insert(reply_to=e.reply_to) for e in entries]
+    last_seq, last_rev = _take_next_seq(
+        room_id=room.pk, now=now, revs=sum(revs), count=len(entries)
+    )
+    seq, rev = last_seq - len(entries) + 1, last_rev - sum(revs) + 1
+    messages = []
+    for entry, taken in zip(entries, revs, strict=True):
+        if entry.reply_to is not None and entry.reply_to >= seq:
+            raise InvalidInput("reply_to names no message in this room.")
+        messages.append(
+            Message(
+                room=room,
+                seq=seq,
+                rev=rev,
+                kind=kind,
+                author=author,
+                body=entry.body,
+                client_id=entry.client_id,
+                reply_to_seq=entry.reply_to,
+                attachments=attachments_module.summaries(entry.files),
+                thread_only=entry.thread_only,
+            )
+        )
+        seq, rev = seq + 1, rev + taken
+    room.last_seq, room.last_rev = last_seq, last_rev
+    room.last_message_at = now
+    Message.objects.bulk_create(messages)
+    notify_levels = None
+    for message, entry in zip(messages, entries, strict=True):
+        attachments_module.attach(uploads=entry.files, message=message)
+        events.message_created(message)
+        if entry.reply_to is not None:
+            threads.reply_added(reply=message, parent_rev=message.rev + 1)
+        if kind != Message.Kind.SYSTEM:
+            _record_mentions(message)
+        if room.is_private:
+            if notify_levels is None:
+                notify_levels = selectors.room_member_notify_levels(room=room)
+            events.room_activity(
+                room_id=room.id,
+                notify_levels=notify_levels,
+                summary={
+                    "seq": message.seq,
+                    "room_kind": room.kind,
+                    "message": wire.message_dict(message),
+                },
+            )
     if author is not None:
         # Your own message is read by you.
-        Membership.objects.filter(room=room, user=author).update(last_read_seq=message.seq)
+        Membership.objects.filter(room=room, user=author).update(last_read_seq=last_seq)
     if room.kind == Room.Kind.DIRECT:
         Membership.objects.filter(room=room, hidden=True).update(hidden=False)
-    if room.is_private:
-        events.room_activity(
-            room_id=room.id,
-            notify_levels=selectors.room_member_notify_levels(room=room),
-            summary={
-                "seq": message.seq,
-                "room_kind": room.kind,
-                "message": wire.message_dict(message),
-            },
-        )
-    return message
+    return messages
 
 
-def _take_next_seq(*, room_id: int, now, revs: int = 1) -> tuple[int, int]:
-    """Advance the room's seq (by one) and change counter (by `revs`) in one statement
-    and return them.
+def _take_next_seq(*, room_id: int, now, revs: int = 1, count: int = 1) -> tuple[int, int]:
+    """Advance the room's seq (by `count`) and change counter (by `revs`) in one
+    statement and return the new values (the last of those taken).
     The UPDATE locks the row until the transaction ends, so concurrent posts take
     seqs one at a time (PostgreSQL and SQLite >= 3.35 both have RETURNING)."""
     table = connection.ops.quote_name(Room._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1, last_rev = last_rev + %s, "
+            f"UPDATE {table} SET last_seq = last_seq + %s, last_rev = last_rev + %s, "
             "last_message_at = %s WHERE id = %s RETURNING last_seq, last_rev",
-            [revs, connection.ops.adapt_datetimefield_value(now), room_id],
+            [count, revs, connection.ops.adapt_datetimefield_value(now), room_id],
         )
         row = cursor.fetchone()
     if row is None:
@@ -279,10 +335,13 @@ def throttle(key: str, *, limit: int, per_seconds: int) -> None:
         raise RateLimitedError(exc.retry_after) from exc
 
 
-def _ensure_can_post(*, room: Room, author: User) -> None:
+def _ensure_can_post(*, room: Room, author: User, membership: object = UNREAD) -> None:
     """The write rules of rooms.access, on every post whatever the front door; a
-    visitor of a public room joins it first (and a locked room still refuses them)."""
-    membership = selectors.membership_get(user=author, room=room)
+    visitor of a public room joins it first (and a locked room still refuses them).
+    `membership`: the author's, when the caller read it with the room
+    (access.room_and_membership)."""
+    if membership is UNREAD:
+        membership = selectors.membership_get(user=author, room=room)
     access.check_can_write(user=author, room=room, membership=membership)
     if membership is None:
         membership = _join_public(room=room, user=author)
@@ -313,37 +372,151 @@ def message_post(
 
     Idempotent per (room, author, client_id): a repeat returns the original message
     with created=False and broadcasts nothing."""
-    upload_ids = attachments_module.clean_upload_ids(attachments)
-    body = _body_beside(upload_ids, body)
-    client_id = clean_client_id(client_id)
-    reply_to = clean_reply_to(reply_to)
-    in_thread_only = threads.clean_thread_only(thread_only, reply_to=reply_to)
-    if client_id is not None:
-        existing = _existing(room=room, author=author, client_id=client_id)
-        if existing is not None:
-            return existing, False
-    _throttle_posting(author)
+    draft = Draft(
+        body=body,
+        client_id=client_id,
+        reply_to=reply_to,
+        attachments=attachments,
+        thread_only=thread_only,
+    )
+    (outcome,) = messages_post(room=room, author=author, drafts=[draft], kind=kind)
+    if isinstance(outcome, ChatError):
+        raise outcome
+    return outcome
+
+
+PostOutcome = tuple[Message, bool] | ChatError
+
+
+def messages_post(
+    *,
+    room: Room,
+    author: User,
+    drafts: list[Draft],
+    kind: str = Message.Kind.TEXT,
+    membership: object = UNREAD,
+) -> list[PostOutcome]:
+    """Post an author's drafts to a room, in order: message_post's rules for each, and
+    one outcome each, in the same order: (message, created) or the ChatError that
+    refused it (nothing stored for that one).
+
+    A socket that has several sends waiting hands them over together (a group commit,
+    rooms.realtime.send_queue): the room read, the repeat check, the write rules and
+    the writes happen once for all of them, in one transaction, so a backlog costs a
+    few statements per batch instead of a few per message. When one draft fails inside
+    that transaction (a bad `reply_to`, an upload gone, a `client_id` race), it rolls
+    back and each draft is stored in a transaction of its own, so one bad draft never
+    takes the others with it.
+
+    `membership` is the author's as read with the room (access.room_and_membership),
+    which spares a query; left out, it is read here."""
+    outcomes: list[PostOutcome | None] = [None] * len(drafts)
+    checked: list[tuple[int, _Entry]] = []
+    for index, draft in enumerate(drafts):
+        try:
+            checked.append((index, _checked(draft)))
+        except ChatError as exc:
+            outcomes[index] = exc
+    # A repeat (a client_id already stored) is not looked up first: the unique
+    # constraint finds it when it is inserted, and a refusal (rate limit, mute ...)
+    # looks for it before it is answered, so a repeat still gets its original.
+    fresh: list[tuple[int, _Entry]] = []
+    first_with: dict[str, int] = {}  # client_id -> index of its first draft in this call
+    repeats: list[tuple[int, int]] = []  # (index, index of the draft it repeats)
+    for index, entry in checked:
+        if entry.client_id is not None and entry.client_id in first_with:
+            repeats.append((index, first_with[entry.client_id]))
+            continue
+        try:
+            _throttle_posting(author)
+        except RateLimitedError as exc:
+            outcomes[index] = _original_or(exc, room=room, author=author, entry=entry)
+            continue
+        if entry.client_id is not None:
+            first_with[entry.client_id] = index
+        fresh.append((index, entry))
+    stored = _store(room=room, author=author, fresh=fresh, kind=kind, membership=membership)
+    for index, outcome in stored:
+        outcomes[index] = outcome
+    for index, first in repeats:
+        outcome = outcomes[first]
+        outcomes[index] = (outcome[0], False) if isinstance(outcome, tuple) else outcome
+    return outcomes  # type: ignore[return-value]
+
+
+def _checked(draft: Draft) -> _Entry:
+    # In this order, so a draft wrong in several ways always gets the same error.
+    upload_ids = attachments_module.clean_upload_ids(draft.attachments)
+    body = _body_beside(upload_ids, draft.body)
+    client_id = clean_client_id(draft.client_id)
+    reply_to = clean_reply_to(draft.reply_to)
+    thread_only = threads.clean_thread_only(draft.thread_only, reply_to=reply_to)
+    return _Entry(
+        body=body,
+        client_id=client_id,
+        reply_to=reply_to,
+        upload_ids=upload_ids,
+        thread_only=thread_only,
+    )
+
+
+def _store(
+    *, room: Room, author: User, fresh: list[tuple[int, _Entry]], kind: str, membership: object
+) -> list[tuple[int, PostOutcome]]:
+    """Store the fresh drafts: together when they all pass, else one by one."""
+    if len(fresh) > 1:
+        try:
+            with transaction.atomic():
+                messages = _store_in_transaction(
+                    room=room,
+                    author=author,
+                    entries=[e for _, e in fresh],
+                    kind=kind,
+                    membership=membership,
+                )
+            return [(index, (m, True)) for (index, _), m in zip(fresh, messages, strict=True)]
+        except (ChatError, IntegrityError):
+            pass  # rolled back, nothing sent: each on its own below, with its own outcome
+    return [
+        (index, _store_one(room=room, author=author, entry=e, kind=kind, membership=membership))
+        for index, e in fresh
+    ]
+
+
+def _store_one(
+    *, room: Room, author: User, entry: _Entry, kind: str, membership: object
+) -> PostOutcome:
     try:
         with transaction.atomic():
-            _ensure_can_post(room=room, author=author)
-            files = attachments_module.uploads_for_post(room=room, author=author, ids=upload_ids)
-            message = _append_message(
-                room=room,
-                author=author,
-                body=body,
-                kind=kind,
-                client_id=client_id,
-                reply_to=reply_to,
-                files=files,
-                thread_only=in_thread_only,
+            (message,) = _store_in_transaction(
+                room=room, author=author, entries=[entry], kind=kind, membership=membership
             )
+        return message, True
+    except ChatError as exc:
+        return _original_or(exc, room=room, author=author, entry=entry)
     except IntegrityError:
         # The same client_id won a race with us; the unique constraint decided.
-        existing = _existing(room=room, author=author, client_id=client_id)
+        existing = _existing(room=room, author=author, client_id=entry.client_id)
         if existing is None:
             raise
         return existing, False
-    return message, True
+
+
+def _original_or(error: ChatError, *, room: Room, author: User, entry: _Entry) -> PostOutcome:
+    """A refused draft that repeats a stored message (same client_id) gets its original."""
+    existing = _existing(room=room, author=author, client_id=entry.client_id)
+    return (existing, False) if existing is not None else error
+
+
+def _store_in_transaction(
+    *, room: Room, author: User, entries: list[_Entry], kind: str, membership: object
+) -> list[Message]:
+    _ensure_can_post(room=room, author=author, membership=membership)
+    for entry in entries:
+        entry.files = attachments_module.uploads_for_post(
+            room=room, author=author, ids=entry.upload_ids
+        )
+    return _append_messages(room=room, author=author, entries=entries, kind=kind)
 
 
 def message_existing(*, room: Room, author: User, client_id: object) -> Message | None:
@@ -622,8 +795,8 @@ def room_enter(*, user: User, room_id: int) -> tuple[Room, Membership]:
     """What a socket's `join` does: the visibility check, then membership (joining a
     public room makes the user a member). Raises RoomNotFound like every other path.
     Returns the membership too: its read position spares the join a write."""
-    room = access.room_get_visible(user=user, room_id=room_id)
-    return room, room_join(room=room, user=user)
+    room, membership = access.room_and_membership(user=user, room_id=room_id)
+    return room, membership or room_join(room=room, user=user)
 
 
 def room_update(

@@ -23,14 +23,16 @@ from channels.exceptions import AcceptConnection, DenyConnection, StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts import services as account_services
 from rooms import access, moderation, services, threads, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
-from rooms.models import Message
 from rooms.realtime import cleanup, commands, events, frames, presence
 from rooms.realtime.db_gate import in_thread
 from rooms.realtime.gone import CLIENT_GONE
+from rooms.realtime.send_queue import Pending, SendQueue
 from rooms.realtime.stream import RoomFollow
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,9 @@ log = logging.getLogger(__name__)
 TYPING_INTERVAL = 3.0  # seconds between typing events from one socket for one room
 MAX_ROOMS_PER_SOCKET = 200
 _CONTROL_FLOW = (StopConsumer, AcceptConnection, DenyConnection)
+# A backing service out of reach (the database, or Redis for the rate limit): the
+# client gets `unavailable` and retries, not `internal`.
+UNAVAILABLE = (DatabaseError, InterfaceError, RedisConnectionError, RedisTimeoutError)
 
 
 class ClientClosed(Exception):
@@ -63,17 +68,20 @@ def _pin(user, room_id: int, seq: int, pinned: bool) -> None:
 
 
 @in_thread
-def _post(user, room_id: int, frame: dict[str, Any]) -> tuple[Message, bool]:
-    room = access.room_get_visible(user=user, room_id=room_id)
-    return services.message_post(
-        room=room,
-        author=user,
-        body=frame.get("body"),
-        client_id=frame.get("client_id"),
-        reply_to=frame.get("reply_to"),
-        attachments=frame.get("attachments"),
-        thread_only=frame.get("thread_only"),
-    )
+def _post_many(user, room_id: int, frames: list[dict[str, Any]]) -> list[services.PostOutcome]:
+    """One batch of a socket's sends to one room (rooms.realtime.send_queue)."""
+    room, membership = access.room_and_membership(user=user, room_id=room_id)
+    drafts = [
+        services.Draft(
+            body=frame.get("body"),
+            client_id=frame.get("client_id"),
+            reply_to=frame.get("reply_to"),
+            attachments=frame.get("attachments"),
+            thread_only=frame.get("thread_only"),
+        )
+        for frame in frames
+    ]
+    return services.messages_post(room=room, author=user, drafts=drafts, membership=membership)
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
@@ -83,12 +91,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
     cleaned_up = False
 
     async def __call__(self, scope, receive, send):
+        self.sends = SendQueue(self._handle_sends)
         try:
             await super().__call__(scope, receive, send)
         finally:
             # However the socket ended: a normal close, a failed connect, a server
             # shutdown cancelling it. Idempotent; disconnect() may have run it already.
             await self._clean_up()
+            self.sends.cancel()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """The one guard: no frame and no event can end the socket by raising.
@@ -183,6 +193,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.heartbeat_task.cancel()
         if self.user is None or not self.user.is_authenticated or not self.on_site:
             return
+        # What the client sent before it closed is still stored (and broadcast).
+        await self._quietly(self.sends.drained(), "storing the sends still waiting")
         for room_id in list(self.follows):
             await self._quietly(self._unsubscribe(room_id), f"leaving room {room_id}")
         groups = [events.user_group(self.user.pk)]
@@ -214,18 +226,27 @@ class ChatConsumer(AsyncWebsocketConsumer):
             if handler is None:
                 raise InvalidInput(f"Unknown frame type: {frame['type'][:40]!r}.")
             await handler(self, frame)
-        except RateLimitedError as exc:
+        except (ChatError, *UNAVAILABLE) as exc:
+            await self._refuse(exc, ref)
+
+    async def _refuse(self, exc: Exception, ref: str | None) -> None:
+        """The error frame for a refused frame: a service's reason, or the database
+        being away."""
+        if isinstance(exc, RateLimitedError):
             await self._error(exc.code, exc.detail, ref=ref, retry_after=exc.retry_after)
-        except ChatError as exc:
+        elif isinstance(exc, ChatError):
             await self._error(exc.code, exc.detail, ref=ref, **exc.extra)
-        except (DatabaseError, InterfaceError):
-            log.exception("database unavailable while handling a frame")
+        else:
+            log.error("database or Redis unavailable while handling a frame", exc_info=exc)
             await self._error(
-                "unavailable", "The server cannot reach its database; retry shortly.", ref=ref
+                "unavailable",
+                "The server cannot reach its database or Redis; retry shortly.",
+                ref=ref,
             )
 
     async def on_join(self, frame: dict[str, Any]) -> None:
         room_id = frames.int_field(frame, "room")
+        await self.sends.drained()  # the sends before it, as if one frame at a time
         after = frames.int_field(frame, "after", optional=True)
         changed_after = frames.int_field(frame, "changed_after", optional=True)
         if room_id not in self.follows and len(self.follows) >= MAX_ROOMS_PER_SOCKET:
@@ -261,20 +282,60 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=frame)
 
     async def on_send(self, frame: dict[str, Any]) -> None:
+        """Queued, not awaited: the socket reads on while it is stored (send_queue)."""
         room_id = frames.int_field(frame, "room")
-        body = frame.get("body")
         # A reply is never a command: its body is stored as written, so "/shrug" in a
         # thread stays in that thread (rooms/threads.py).
-        if commands.is_command(body) and frame.get("reply_to") is None:
+        is_command = commands.is_command(frame.get("body")) and frame.get("reply_to") is None
+        if is_command:
             threads.clean_thread_only(frame.get("thread_only"), reply_to=None)  # as a post would
-            await self._run_command(room_id, body, frame.get("client_id"))
-            return
-        message, created = await _post(self.user, room_id, frame)
-        if not created or room_id not in self.follows:
-            # A repeat is answered to the sender only, with the original; a socket not
-            # joined to the room gets its own message back as the acknowledgement.
-            text = wire.frame("message", message=wire.message_dict(message))
-            await self.send(text_data=text)
+        self.sends.put(Pending(room_id, frame, frames.ref_of(frame), is_command=is_command))
+
+    async def _handle_sends(self, items: list[Pending]) -> None:
+        """A batch from the send queue; every refusal goes back as the error frame of
+        the send it answers. Raises nothing: the queue's task must go on."""
+        try:
+            if items[0].is_command:
+                frame = items[0].frame
+                await self._run_command(items[0].room_id, frame.get("body"), frame.get("client_id"))
+            else:
+                await self._post_batch(items)
+        except ClientClosed:
+            pass  # stored all the same; nobody left to answer
+        except (ChatError, *UNAVAILABLE) as exc:
+            await self._refuse_all(items, exc)
+        except Exception as exc:
+            log.exception("socket id=%s: send failed", self.socket_id)
+            await self._refuse_all(items, exc, internal=True)
+
+    async def _refuse_all(self, items: list[Pending], exc: Exception, internal=False) -> None:
+        try:
+            for item in items:
+                if internal:
+                    await self._error(
+                        "internal", "The server had a problem; it was logged.", ref=item.ref
+                    )
+                else:
+                    await self._refuse(exc, item.ref)
+        except ClientClosed:
+            pass
+
+    async def _post_batch(self, items: list[Pending]) -> None:
+        room_id = items[0].room_id
+        outcomes, box = await _post_many.deferred(
+            self.user, room_id, [item.frame for item in items]
+        )
+        self.sends.broadcast(box)  # after the previous batch's; the next may start now
+        for item, outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, ChatError):
+                await self._refuse(outcome, item.ref)
+                continue
+            message, created = outcome
+            if not created or room_id not in self.follows:
+                # A repeat is answered to the sender only, with the original; a socket not
+                # joined to the room gets its own message back as the acknowledgement.
+                text = wire.frame("message", message=wire.message_dict(message))
+                await self.send(text_data=text)
 
     async def _run_command(self, room_id: int, body: str, client_id: Any) -> None:
         client_id = services.clean_client_id(client_id)
@@ -302,6 +363,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def on_leave(self, frame: dict[str, Any]) -> None:
         room_id = frames.int_field(frame, "room")
+        await self.sends.drained()
         if room_id in self.follows:
             await self._unsubscribe(room_id)
         await self.send(text_data=wire.frame("left", room=room_id))

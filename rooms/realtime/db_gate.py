@@ -87,4 +87,13 @@ def in_thread(function: Callable[..., T]) -> Callable[..., Any]:
             raise outcome
         return outcome
 
+    async def deferred(*args: Any, **kwargs: Any) -> tuple[Any, events.Outbox]:
+        """The call's result and its unsent Outbox: the caller flushes it (in order)."""
+        ok, outcome, box = await threaded(*args, **kwargs)
+        if not ok:
+            await box.flush()  # what committed before the error
+            raise outcome
+        return outcome, box
+
+    call.deferred = deferred  # type: ignore[attr-defined]
     return call

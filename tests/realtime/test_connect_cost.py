@@ -68,7 +68,7 @@ async def _connect_and_join(user, room_id):
 
 async def test_a_members_connect_and_join_of_an_empty_room(statements, bob, room):
     """Bearer connect + join of a room with no message yet: read the token (and stamp
-    its first use), the room, the membership, then the settle read. No history query
+    its first use), the membership with its room, then the settle read. No history query
     (the room has none), no read-position write (nothing to move), no session read
     (a token socket never uses the cookie)."""
     from channels.db import database_sync_to_async
@@ -84,8 +84,7 @@ async def test_a_members_connect_and_join_of_an_empty_room(statements, bob, room
         "INSERT accounts_apitoken",  # the test's token
         "SELECT accounts_apitoken",  # token and user, one query
         "UPDATE accounts_apitoken",  # last_used, at most once a minute
-        "SELECT rooms_room",  # with the ban check
-        "SELECT rooms_membership",
+        "SELECT rooms_membership",  # with its room (a member is not banned)
         "SELECT rooms_message",  # settle: anything committed since
     ], kinds
     await communicator.disconnect()
