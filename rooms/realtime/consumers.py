@@ -98,7 +98,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             # However the socket ended: a normal close, a failed connect, a server
             # shutdown cancelling it. Idempotent; disconnect() may have run it already.
             await self._clean_up()
-            self.sends.cancel()
+            self.sends.drop_waiting()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """The one guard: no frame and no event can end the socket by raising.
@@ -296,6 +296,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         the send it answers. Raises nothing: the queue's task must go on."""
         try:
             if items[0].is_command:
+                await self.sends.broadcasts_sent()  # the posts before it are heard first
                 frame = items[0].frame
                 await self._run_command(items[0].room_id, frame.get("body"), frame.get("client_id"))
             else:

@@ -29,7 +29,11 @@ work per message cheaper instead of the wait longer. The rules:
   already in the database: the sender's chain no longer waits for the channel layer's
   round trips between batches.
 - **A closing socket's sends are still stored** and broadcast: the consumer awaits
-  `drained()` (bounded) before it cleans up.
+  `drained()` (bounded) before it cleans up. Past that bound, a batch already in the
+  database still finishes, broadcasts included (`drop_waiting`); sends not yet taken
+  are dropped unanswered, and the client sends them again.
+- **A command waits for the broadcasts before it** (`broadcasts_sent`): it broadcasts
+  on its own, and must not overtake the posts sent before it.
 """
 
 from __future__ import annotations
@@ -86,8 +90,7 @@ class SendQueue:
     async def drained(self) -> None:
         """Return once every send queued so far has been handled and broadcast."""
         await self.idle.wait()
-        while self.broadcasting is not None and not self.broadcasting.done():
-            await asyncio.wait([self.broadcasting])
+        await self.broadcasts_sent()
 
     def broadcast(self, box: events.Outbox) -> None:
         """Send a batch's broadcasts once the previous batch's are sent."""
@@ -120,10 +123,16 @@ class SendQueue:
                 await self.handle(self._take())
         finally:
             self.task = None
-            if self.items:  # cancelled with sends left: they are dropped with the socket
-                self.items.clear()
             self.idle.set()
 
-    def cancel(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+    async def broadcasts_sent(self) -> None:
+        """Return once the broadcasts of every batch stored so far are sent (a command
+        broadcasts on its own, and must not overtake them)."""
+        while self.broadcasting is not None and not self.broadcasting.done():
+            await asyncio.wait([self.broadcasting])
+
+    def drop_waiting(self) -> None:
+        """The socket is gone: forget the sends not yet taken (never answered, so the
+        client sends them again). A batch already in the database is left to finish,
+        broadcasts included: its messages may be committed already."""
+        self.items.clear()

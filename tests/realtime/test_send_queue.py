@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 
 from rooms import services
 from rooms.models import Message
+from rooms.realtime.send_queue import Pending, SendQueue
 from tests.conftest import connect, join, receive_type
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -166,3 +167,50 @@ async def test_a_send_while_redis_is_out_of_reach_is_answered_unavailable(room, 
     await communicator.send_json_to(_send(0, room.pk))  # the client's retry
     assert (await receive_type(communicator, "message"))["message"]["body"] == "m0"
     await communicator.disconnect()
+
+
+async def test_a_socket_gone_lets_its_batch_in_the_database_finish_and_drops_the_rest(settings):
+    """The consumer's last step (after its bounded drain) must not cancel a batch whose
+    transaction may already be committed: that would store it and never broadcast it."""
+    release = asyncio.Event()
+    handled: list[list[int]] = []
+
+    async def handle(items):
+        handled.append([item.frame["n"] for item in items])
+        if len(handled) == 1:
+            await release.wait()
+        handled[-1].append("done")
+
+    queue = SendQueue(handle)
+    queue.put(Pending(1, {"n": 0}, None))
+    await asyncio.sleep(0)  # the task has taken it and waits in "the database"
+    queue.put(Pending(1, {"n": 1}, None))
+    queue.put(Pending(1, {"n": 2}, None))
+    queue.drop_waiting()
+    release.set()
+    await asyncio.wait_for(queue.drained(), 2)
+    assert handled == [[0, "done"]]
+
+
+async def test_batches_broadcast_in_order_and_a_command_waits_for_them():
+    order: list[str] = []
+    gate = asyncio.Event()
+
+    class Box:  # an Outbox's one method the queue uses
+        def __init__(self, name, wait=None):
+            self.name, self.wait = name, wait
+
+        async def flush(self):
+            if self.wait is not None:
+                await self.wait.wait()
+            order.append(self.name)
+
+    queue = SendQueue(handle=None)
+    queue.broadcast(Box("first", gate))
+    queue.broadcast(Box("second"))
+    waiting = asyncio.ensure_future(queue.broadcasts_sent())
+    await asyncio.sleep(0.05)
+    assert order == [] and not waiting.done()  # the second waits for the first
+    gate.set()
+    await asyncio.wait_for(waiting, 2)
+    assert order == ["first", "second"]
