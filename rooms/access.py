@@ -62,8 +62,7 @@ def room_get_visible(*, user: User, room_id: int) -> Room:
         raise RoomNotFound()
     if room.is_private and not selectors.is_member(user=user, room=room):
         raise RoomNotFound()
-    if getattr(user, "is_guest", False) and (room.is_private or not room.open_to_guests):
-        raise RoomNotFound()
+    _refuse_guest_outside_guest_rooms(user, room)
     if room.viewer_banned:
         raise_banned(room=room, user=user)
     return room
@@ -79,10 +78,15 @@ def room_and_membership(*, user: User, room_id: int) -> tuple[Room, Membership |
     if membership is None:
         return room_get_visible(user=user, room_id=room_id), None
     room = membership.room
-    if getattr(user, "is_guest", False) and (room.is_private or not room.open_to_guests):
-        raise RoomNotFound()
+    _refuse_guest_outside_guest_rooms(user, room)
     room.viewer_banned = False
     return room, membership
+
+
+def _refuse_guest_outside_guest_rooms(user: User, room: Room) -> None:
+    """A guest sees only public rooms open to guests; any other is a 404 to them."""
+    if getattr(user, "is_guest", False) and (room.is_private or not room.open_to_guests):
+        raise RoomNotFound()
 
 
 def refuse_guest(user: User, what: str) -> None:
