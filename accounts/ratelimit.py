@@ -14,6 +14,8 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from chatsite import redis_shards
+
 
 class RateLimited(Exception):
     def __init__(self, retry_after: int):
@@ -118,8 +120,8 @@ def take(key: str, *, burst: int, per_seconds: float) -> None:
     """Take a token from the bucket `key` (a burst of `burst`, refilled fully over
     `per_seconds`); raise RateLimited with the wait until the next token."""
     rate = burst / per_seconds
-    url = settings.REDIS_URL
     full_key = f"{settings.CHAT_REDIS_PREFIX}:bucket:{key}"
+    url = redis_shards.url_for(full_key)  # with several servers, the bucket's own
     wait = _redis_take(url, full_key, burst, rate) if url else _local_take(full_key, burst, rate)
     if wait > 0:
         raise RateLimited(max(1, math.ceil(wait)))

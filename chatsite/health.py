@@ -11,20 +11,27 @@ from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
 
+from chatsite import redis_shards
+
 
 def _database_ok() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
 
 
-async def _redis_ok() -> None:
+async def _ping(url: str) -> None:
     import redis.asyncio as redis
 
-    client = redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    client = redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
     try:
         await client.ping()
     finally:
         await client.aclose()
+
+
+async def _redis_ok() -> None:
+    """Every server REDIS_URL names answers (each holds a share of the rooms)."""
+    await asyncio.gather(*(_ping(url) for url in redis_shards.urls()))
 
 
 async def healthz(request):

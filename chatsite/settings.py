@@ -17,6 +17,8 @@ from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from chatsite import redis_shards
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Before anything is read: a `.env` file fills in what the environment does not set
@@ -232,24 +234,31 @@ REDIS_RETRY_ON_ERROR = [RedisConnectionError]
 # compares the two; the consumer repairs any gap from the database either way.
 CHANNEL_BACKEND = env_choice("CHANNEL_BACKEND", "core", ("core", "pubsub"))
 if REDIS_URL:
-    REDIS_HOST = {
-        "address": REDIS_URL,
-        # redis-py 8 defaults: a pool of 100 that raises when full, and a
-        # 5 s socket timeout equal to the layer's 5 s blocking read. Both
-        # drop sockets under load or when idle; see docs/performance.md.
-        "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
-        "socket_timeout": None,
-        "socket_connect_timeout": 5,
-        "health_check_interval": 30,
-        "socket_keepalive": True,
-        "retry_on_error": REDIS_RETRY_ON_ERROR,
-    }
+
+    def _redis_host(url: str) -> dict:
+        return {
+            "address": url,
+            # redis-py 8 defaults: a pool of 100 that raises when full, and a
+            # 5 s socket timeout equal to the layer's 5 s blocking read. Both
+            # drop sockets under load or when idle; see docs/performance.md.
+            "max_connections": env_int("REDIS_MAX_CONNECTIONS", 2000),
+            "socket_timeout": None,
+            "socket_connect_timeout": 5,
+            "health_check_interval": 30,
+            "socket_keepalive": True,
+            "retry_on_error": REDIS_RETRY_ON_ERROR,
+        }
+
+    # Several servers (REDIS_URL="redis://a:6379/0,redis://b:6379/0"): channels-redis
+    # shards channels and groups over them; chatsite/redis_shards.py does the same for
+    # presence, rate limits and the cache. docs/deploy.md says when that helps.
+    REDIS_HOSTS = [_redis_host(url) for url in redis_shards.split(REDIS_URL)]
     if CHANNEL_BACKEND == "pubsub":
         # Capacity, expiry and group expiry do not apply: nothing is queued in Redis.
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": [REDIS_HOST], "prefix": CHAT_REDIS_PREFIX},
+                "CONFIG": {"hosts": REDIS_HOSTS, "prefix": CHAT_REDIS_PREFIX},
             }
         }
     else:
@@ -257,7 +266,7 @@ if REDIS_URL:
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
                 "CONFIG": {
-                    "hosts": [REDIS_HOST],
+                    "hosts": REDIS_HOSTS,
                     "group_expiry": CHANNEL_GROUP_EXPIRY,
                     "capacity": env_int("CHANNEL_CAPACITY", 1000),
                     "expiry": 60,
@@ -319,7 +328,9 @@ EMAIL_BACKEND = (
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, but a key's server is chosen by its hash (Django's own
+            # would write to the first server and read from the others as replicas).
+            "BACKEND": "chatsite.sharded_cache.ShardedRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CHAT_REDIS_PREFIX,
             "OPTIONS": {"retry_on_error": REDIS_RETRY_ON_ERROR},

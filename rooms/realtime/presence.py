@@ -3,7 +3,7 @@
 Each socket registers (room, user, channel) with an expiry and refreshes it on a
 heartbeat, so a socket or a whole process that dies without a goodbye drops out
 within CHAT_PRESENCE_TTL seconds. With REDIS_URL the entries live in one Redis sorted set
-per room (score = expiry); without it, in this process's memory (one process only).
+per room (score = expiry), each on its server when REDIS_URL names several; without it, in this process's memory (one process only).
 A user is online in a room while any of their sockets' entries is live.
 """
 
@@ -16,6 +16,7 @@ from typing import Protocol
 
 from django.conf import settings
 
+from chatsite import redis_shards
 from rooms import wire
 from rooms.realtime import events
 
@@ -102,31 +103,37 @@ class MemoryPresence:
 
 
 class RedisPresence:
-    def __init__(self, url: str) -> None:
+    """Presence in Redis; with several servers in REDIS_URL each key (a room's set, a
+    user's slots) lives on the server chatsite.redis_shards picks for it, and every
+    command below touches one key."""
+
+    def __init__(self, urls: tuple[str, ...]) -> None:
         import redis.asyncio as redis
 
-        self.url = url
+        self.urls = urls
         self._redis = redis
-        self._clients: dict[int, object] = {}
+        self._clients: dict[tuple[int, int], object] = {}
 
-    def _client(self):
-        # One client per event loop: tests and management commands run several loops.
+    def _client(self, key: str):
+        # One client per event loop and server: tests and management commands run
+        # several loops.
         import asyncio
 
-        loop_id = id(asyncio.get_running_loop())
-        client = self._clients.get(loop_id)
+        index = redis_shards.index_for(key, len(self.urls))
+        client_key = (id(asyncio.get_running_loop()), index)
+        client = self._clients.get(client_key)
         if client is None:
             # A blocking pool waits for a free connection instead of raising when a
             # burst of sockets needs more than the cap at once.
             pool = self._redis.BlockingConnectionPool.from_url(
-                self.url,
+                self.urls[index],
                 decode_responses=True,
                 max_connections=500,
                 timeout=10,
                 retry_on_error=settings.REDIS_RETRY_ON_ERROR,  # see settings
             )
             client = self._redis.Redis(connection_pool=pool)
-            self._clients[loop_id] = client
+            self._clients[client_key] = client
         return client
 
     @staticmethod
@@ -151,34 +158,40 @@ class RedisPresence:
 
     async def claim(self, user_id: int, channel: str, cap: int) -> bool:
         now = time.time()
-        claimed = await self._client().eval(
-            self._CLAIM, 1, self._slots_key(user_id), now, now + ttl(), channel, cap, ttl() * 2
+        key = self._slots_key(user_id)
+        claimed = await self._client(key).eval(
+            self._CLAIM, 1, key, now, now + ttl(), channel, cap, ttl() * 2
         )
         return bool(claimed)
 
     async def release(self, user_id: int, channel: str) -> None:
-        await self._client().zrem(self._slots_key(user_id), channel)
+        key = self._slots_key(user_id)
+        await self._client(key).zrem(key, channel)
 
     async def add(self, room_id: int, user_id: int, username: str, channel: str) -> None:
-        client = self._client()
         key = self._key(room_id)
-        async with client.pipeline(transaction=False) as pipe:
+        async with self._client(key).pipeline(transaction=False) as pipe:
             pipe.zadd(key, {_member(user_id, username, channel): time.time() + ttl()})
             pipe.expire(key, ttl() * 2)
             await pipe.execute()
 
     async def remove(self, room_id: int, user_id: int, username: str, channel: str) -> None:
-        await self._client().zrem(self._key(room_id), _member(user_id, username, channel))
+        key = self._key(room_id)
+        await self._client(key).zrem(key, _member(user_id, username, channel))
 
     async def prune(self, room_id: int) -> int:
-        return await self._client().zremrangebyscore(self._key(room_id), "-inf", time.time())
+        key = self._key(room_id)
+        return await self._client(key).zremrangebyscore(key, "-inf", time.time())
 
     async def online(self, room_id: int) -> list[str]:
-        members = await self._client().zrangebyscore(self._key(room_id), time.time(), "+inf")
-        return _usernames(members)
+        return _usernames(await self._live(room_id))
+
+    async def _live(self, room_id: int) -> list[str]:
+        key = self._key(room_id)
+        return await self._client(key).zrangebyscore(key, time.time(), "+inf")
 
     async def sockets_of(self, room_id: int, user_id: int) -> int:
-        members = await self._client().zrangebyscore(self._key(room_id), time.time(), "+inf")
+        members = await self._live(room_id)
         prefix = f"{user_id}|"
         return sum(1 for m in members if m.startswith(prefix))
 
@@ -190,7 +203,8 @@ def store() -> PresenceStore:
     """The store for the configured REDIS_URL (memory when unset)."""
     url = settings.REDIS_URL
     if url not in _stores:
-        _stores[url] = RedisPresence(url) if url else MemoryPresence()
+        urls = redis_shards.split(url)
+        _stores[url] = RedisPresence(urls) if urls else MemoryPresence()
     return _stores[url]
 
 

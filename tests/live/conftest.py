@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import re
+import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +28,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from accounts import services as account_services
+from bench.redis_server import RedisServer
 from bench.stack import Stack
 from rooms import services as room_services
+from tests.conftest import need
 from tests.live.recording import Recording
 
 WORKERS = 2
@@ -64,6 +67,38 @@ def channel_prefix(redis_url):
             client.unlink(*keys)
     finally:
         client.close()
+
+
+def _own_redis(directory: Path):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        need("redis-server is not installed")
+    directory.mkdir()
+    return RedisServer(binary, directory)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A redis-server of this test's own (one the test may stop), on a free port."""
+    server = _own_redis(tmp_path / "redis")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def two_redis(tmp_path):
+    """Two redis-servers of this test's own: REDIS_URL="url,url" shards over them."""
+    servers = [_own_redis(tmp_path / f"redis-{n}") for n in range(2)]
+    try:
+        for server in servers:
+            server.start()
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
 
 
 @pytest.fixture

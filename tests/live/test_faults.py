@@ -25,7 +25,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 import uuid
@@ -37,6 +36,7 @@ import pytest
 import redis
 from websockets.exceptions import ConnectionClosed
 
+from bench.redis_server import tail as _tail
 from bench.stack import PROJECT_DIR, Stack, free_port, migrate
 from tests.conftest import need
 from tests.live.conftest import Person, database_url_for_workers, log_problems
@@ -45,25 +45,6 @@ pytestmark = [pytest.mark.live, pytest.mark.redis]
 
 WORKER_A, WORKER_B = 0, 1
 LIVE_DB = pytest.mark.django_db(transaction=True)
-
-# Exec'd in the child: Linux SIGKILLs it when the thread that started it exits, so a
-# killed test run never leaves a redis-server behind (as bench.stack does for daphne).
-_DIE_WITH_PARENT = """\
-import ctypes, os, signal, sys
-try:
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-except (OSError, AttributeError):
-    pass
-os.execv(sys.argv[1], sys.argv[1:])
-"""
-
-
-def _tail(path: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
 
 _LOGGED_PROBLEM = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (ERROR|CRITICAL) ")
 
@@ -80,60 +61,6 @@ def log_problems_since(stack: Stack, since: datetime) -> list[str]:
 
 
 # --- our own servers --------------------------------------------------------------------
-
-
-class OwnRedis:
-    """A redis-server of this test's own, on a loopback port it keeps across restarts."""
-
-    def __init__(self, binary: str, directory: Path) -> None:
-        self.binary = binary
-        self.directory = directory
-        self.port = free_port()
-        self.log_path = directory / "redis.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self, timeout: float = 10) -> None:
-        argv = [
-            self.binary,
-            *("--port", str(self.port), "--bind", "127.0.0.1"),
-            *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
-        ]
-        if sys.platform == "linux" and threading.current_thread() is threading.main_thread():
-            argv = [sys.executable, "-c", _DIE_WITH_PARENT, *argv]
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited:\n{_tail(self.log_path)}")
-            client = redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
-            try:
-                if client.ping():
-                    return
-            except redis.RedisError:
-                pass
-            finally:
-                client.close()
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"redis-server not answering:\n{_tail(self.log_path)}")
-            time.sleep(0.05)
-
-    def stop(self, signum: int = signal.SIGKILL) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signum)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 class OwnPostgres:
@@ -206,21 +133,6 @@ class OwnPostgres:
             with contextlib.suppress(Exception):
                 self.stop("immediate")
         shutil.rmtree(self.directory, ignore_errors=True)
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    binary = shutil.which("redis-server")
-    if binary is None:
-        need("redis-server is not installed")
-    directory = tmp_path / "redis"
-    directory.mkdir()
-    server = OwnRedis(binary, directory)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
