@@ -112,7 +112,7 @@ def server_versions(*, postgres_url: str, redis_url: str) -> dict[str, str]:
     versions = {}
     with psycopg.connect(postgres_url, autocommit=True) as connection:
         versions["postgresql"] = connection.execute("SHOW server_version").fetchone()[0]
-    client = redis.Redis.from_url(redis_url)
+    client = redis.Redis.from_url(redis_url.split(",")[0])
     try:
         versions["redis"] = client.info("server")["redis_version"]
     finally:
@@ -183,23 +183,39 @@ def drop_database(postgres_url: str, name: str) -> None:
 
 
 def delete_redis_prefix(redis_url: str, prefix: str) -> int:
-    """Delete this scenario's keys (SCAN + DEL under its own prefix; never FLUSHDB)."""
+    """Delete this scenario's keys (SCAN + DEL under its own prefix; never FLUSHDB), on
+    every server a comma-separated `redis_url` names."""
     import redis
 
-    client = redis.Redis.from_url(redis_url)
     deleted = 0
-    try:
-        batch = []
-        for key in client.scan_iter(match=f"{prefix}*", count=1000):
-            batch.append(key)
-            if len(batch) >= 500:
+    for url in redis_url.split(","):
+        client = redis.Redis.from_url(url.strip())
+        try:
+            batch = []
+            for key in client.scan_iter(match=f"{prefix}*", count=1000):
+                batch.append(key)
+                if len(batch) >= 500:
+                    deleted += client.delete(*batch)
+                    batch = []
+            if batch:
                 deleted += client.delete(*batch)
-                batch = []
-        if batch:
-            deleted += client.delete(*batch)
-    finally:
-        client.close()
+        finally:
+            client.close()
     return deleted
+
+
+def redis_keys_per_server(redis_url: str, prefix: str) -> list[int]:
+    """How many keys under `prefix` each server of `redis_url` holds (SCAN)."""
+    import redis
+
+    counts = []
+    for url in redis_url.split(","):
+        client = redis.Redis.from_url(url.strip())
+        try:
+            counts.append(sum(1 for _ in client.scan_iter(match=f"{prefix}*", count=1000)))
+        finally:
+            client.close()
+    return counts
 
 
 # The project's workers run as in production (DEBUG off: no query log, no debug

@@ -131,6 +131,18 @@ def panel_scaling(axis, result: dict[str, Any]) -> None:
     axis.set_title(f"scaling, overload: 2w/1w {ratios} (target {target}x)", fontsize=9)
 
 
+def panel_shards(axis, result: dict[str, Any]) -> None:
+    rows = {(r["app"], r["redis_servers"]): r for r in _cases(result)}
+    setups = result.get("config", {}).get("setups", [])
+    labels = [f"{s['workers']} workers, {s['redis_servers']} Redis" for s in setups]
+    series = {app: [_dps(rows, (app, s["redis_servers"])) for s in setups] for app in APPS}
+    _bars(axis, labels, series, "deliveries/s")
+    gain = ", ".join(
+        f"{app} {value}x" for app, value in result.get("two_servers_over_one", {}).items()
+    )
+    axis.set_title(f"shards: two Redis servers over one: {gain}", fontsize=9)
+
+
 def panel_servers(axis, result: dict[str, Any]) -> None:
     rows = {(r["app"], r["asgi_server"], r["rate"]): r for r in _cases(result)}
     keys = sorted({(rate, server) for _, server, rate in rows})
@@ -161,6 +173,7 @@ PANELS = {
     "longpoll": panel_longpoll,
     "scaling": panel_scaling,
     "servers": panel_servers,
+    "shards": panel_shards,
     "history": panel_history,
 }
 

@@ -16,7 +16,8 @@ side against the bare app in the same run:
 - scaling: two workers against one, under overload;
 - history: history pages over HTTP at 1,000 and 1,000,000 messages (no bare app);
 - servers: daphne against uvicorn;
-- rich: the fan-out load with replies (and attachments) in the mix.
+- rich: the fan-out load with replies (and attachments) in the mix;
+- shards: four workers on two Redis servers against two workers on one.
 
 The project is chatsite.asgi with Bearer-token sockets, every message stored in
 PostgreSQL before it is broadcast; the bare app is bench.bare, the Channels tutorial's
@@ -72,6 +73,7 @@ SUITE = (
     "history",
     "servers",
     "rich",
+    "shards",
 )
 
 
@@ -195,6 +197,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     scaling.add_argument(
         "--scaling-rate", type=float, default=25.0, help="msg/s per room: an overload"
     )
+    shards = parser.add_argument_group("shards")
+    shards.add_argument(
+        "--shards-rate", type=float, default=25.0, help="msg/s per room (default: an overload)"
+    )
+    shards.add_argument(
+        "--shards-workers", type=int, default=4, help="workers on the two Redis servers"
+    )
     rich = parser.add_argument_group("rich")
     rich.add_argument("--rich-rate", type=float, default=2.0, help="msg/s per room: a steady load")
     servers = parser.add_argument_group("servers")
@@ -287,6 +296,7 @@ def config_of(args: argparse.Namespace) -> dict[str, Any]:
         "scaling": {"rate": args.scaling_rate},
         "servers": {"rates": args.servers_rate_list},
         "rich": {"rate": args.rich_rate},
+        "shards": {"rate": args.shards_rate, "workers": args.shards_workers},
         "history": {"sizes": args.history_size_list, "pages": args.history_pages},
         "env": args.extra_env,
     }

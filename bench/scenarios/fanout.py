@@ -25,6 +25,7 @@ from bench.common import (
     process_cpu,
     project_plan,
     ratio,
+    redis_keys_per_server,
     system_cpu,
     wait_until_quiet,
 )
@@ -93,6 +94,7 @@ def measure(ctx: Context, case: Case) -> dict[str, Any]:
 
     busy_before = wait_until_quiet(args.wait_idle)
     marks: dict[str, tuple[float, float, list[float]]] = {}
+    keys_at_start: list[int] = []
     try:
         with make_stack(
             ctx, app=case.app, env=env, workers=case.workers, server=case.server
@@ -103,6 +105,8 @@ def measure(ctx: Context, case: Case) -> dict[str, Any]:
             def on_phase(phase: str) -> None:
                 busy, total = system_cpu()
                 marks[phase] = (busy, total, [process_cpu(pid) for pid in pids])
+                if phase == "sending":
+                    keys_at_start[:] = redis_keys_per_server(ctx.redis_url, prefix)
                 if args.py_spy and phase == "sending":
                     profilers.extend(
                         start_profiler(args.py_spy, pid, profile_path(ctx.run_id, case.name, i))
@@ -125,6 +129,9 @@ def measure(ctx: Context, case: Case) -> dict[str, Any]:
         delete_redis_prefix(ctx.redis_url, prefix)
 
     data = result.as_dict()
+    # Where the layer's and the site's keys were while every socket had joined (groups,
+    # presence): with several servers, each one's share.
+    data["redis_keys_per_server"] = keys_at_start
     data.update(app=case.app, layer=case.layer, name=case.name)
     if "sending" in marks and "drained" in marks:
         busy_0, total_0, workers_0 = marks["sending"]

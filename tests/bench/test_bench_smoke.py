@@ -63,7 +63,7 @@ def suite(tmp_path_factory):
     if not redis_available():
         need("Redis is not running on 127.0.0.1:6379")
     need_postgres()
-    scenarios = ["bigroom", "idle", "longpoll", "scaling", "servers", "rich"]
+    scenarios = ["bigroom", "idle", "longpoll", "scaling", "servers", "rich", "shards"]
     output = tmp_path_factory.mktemp("bench") / "run.json"
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
@@ -84,6 +84,7 @@ def suite(tmp_path_factory):
                 "--scaling-rate=5",
                 "--servers-rates=3",
                 "--rich-rate=20",
+                "--shards-rate=5",
                 f"--redis-url={REDIS_URL}",
                 f"--postgres-url={POSTGRES_URL}",
                 f"--output={output}",
@@ -173,6 +174,27 @@ def test_scaling_runs_one_and_two_workers(suite):
     assert set(result["two_over_one"]) == {"project", "bare"}
     assert all(value > 0 for value in result["two_over_one"].values())
     assert "Scaling:" in printed
+
+
+def test_shards_runs_four_workers_on_two_redis_servers(suite):
+    _, document, _, printed = suite
+    result = document["scenarios"]["shards"]
+    assert sorted((r["app"], r["redis_servers"], r["workers"]) for r in result["cases"]) == [
+        ("bare", 1, 2),
+        ("bare", 2, 4),
+        ("project", 1, 2),
+        ("project", 2, 4),
+    ]
+    for row in result["cases"]:
+        assert_every_message_once(row)
+    project_two = next(
+        r for r in result["cases"] if r["app"] == "project" and r["redis_servers"] == 2
+    )
+    # Groups, presence and socket slots of 6 users on both servers, none on one alone.
+    first, second = project_two["redis_keys_per_server"]
+    assert first > 0 and second > 0, project_two["redis_keys_per_server"]
+    assert set(result["two_servers_over_one"]) == {"project", "bare"}
+    assert "Shards:" in printed
 
 
 def test_servers_compares_uvicorn_with_daphne(suite):
