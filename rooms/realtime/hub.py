@@ -80,6 +80,7 @@ class Hub:
         self.reader: asyncio.Task | None = None
         self.retiring: asyncio.Task | None = None
         self.retire_timer: asyncio.TimerHandle | None = None
+        self.starting = asyncio.Lock()
 
     async def waiter(self) -> Waiter:
         if self.retiring is not None:  # a retirement in progress finishes first
@@ -88,8 +89,11 @@ class Hub:
             self.retire_timer.cancel()
             self.retire_timer = None
         if self.channel is None:
-            self.channel = await self.layer.new_channel()
-            self.reader = asyncio.get_running_loop().create_task(self._read(self.channel))
+            async with self.starting:  # two first waiters must not start two channels
+                if self.channel is None:
+                    channel = await self.layer.new_channel()
+                    self.reader = self.loop.create_task(self._read(channel))
+                    self.channel = channel
         waiter = Waiter(self)
         self.waiters.add(waiter)
         return waiter
