@@ -12,6 +12,7 @@ from django.db import connection
 from django.http import JsonResponse
 
 from chatsite import redis_shards
+from rooms.realtime import hub
 
 
 def _database_ok() -> None:
@@ -50,6 +51,7 @@ async def healthz(request):
     else:
         checks["redis"] = "not configured (in-memory channel layer)"
     healthy = all(v == "ok" or v.startswith("not configured") for v in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
-    )
+    body = {"status": "ok" if healthy else "unavailable", **checks}
+    # Not a check: how many long polls wait on this worker (its event loop) right now.
+    body["long_polls"] = hub.waiting()
+    return JsonResponse(body, status=200 if healthy else 503)

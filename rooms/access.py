@@ -53,6 +53,7 @@ def room_get_visible(*, user: User, room_id: int) -> Room:
     """The room if `user` may read it. Missing and private-not-yours raise the same
     RoomNotFound, so ids cannot be probed; a ban raises Banned. One query for a
     public room (the ban is looked up with the room)."""
+    _refuse_impossible_id(room_id)
     room = (
         Room.objects.filter(pk=room_id)
         .annotate(viewer_banned=Exists(RoomBan.objects.filter(room=OuterRef("pk"), user=user.pk)))
@@ -72,6 +73,7 @@ def room_and_membership(*, user: User, room_id: int) -> tuple[Room, Membership |
     """room_get_visible, and the user's membership (None: not a member). One query for a
     member: the membership with its room (a member is not banned: a ban ends the
     membership); otherwise room_get_visible's."""
+    _refuse_impossible_id(room_id)
     membership = (
         Membership.objects.select_related("room").filter(room_id=room_id, user=user.pk).first()
     )
@@ -81,6 +83,13 @@ def room_and_membership(*, user: User, room_id: int) -> tuple[Room, Membership |
     _refuse_guest_outside_guest_rooms(user, room)
     room.viewer_banned = False
     return room, membership
+
+
+def _refuse_impossible_id(room_id: int) -> None:
+    """An id no room can have (a door that let a huge number through) is a missing
+    room, not an overflow in the database driver (SQLite raises on ints >= 2**63)."""
+    if isinstance(room_id, int) and not 0 < room_id < 2**63:
+        raise RoomNotFound()
 
 
 def _refuse_guest_outside_guest_rooms(user: User, room: Room) -> None:

@@ -28,20 +28,18 @@ from bench.common import (
     project_plan,
     ratio,
 )
+from bench.profiling import profile_path, start_profiler, stop_profilers
 
 WAIT = 25  # seconds each poll may wait (the API allows up to 30)
 WS_KEYS = ("sockets", "delivered", "expected", "lost", "duplicated", "out_of_order", "errors")
 
 
-def group_size(redis_url: str, prefix: str, room_id: int) -> int:
-    """Channels in the room's group on the core layer (each waiting poll adds one)."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    try:
-        return client.zcard(f"{prefix}:group:room.{room_id}")
-    finally:
-        client.close()
+async def waiting_polls(urls: list[str]) -> int:
+    """Long polls waiting (subscribed and read) on these workers, from each one's
+    GET /healthz. The polls of a worker share one channel-layer subscription
+    (rooms.realtime.hub), so the room's group in Redis no longer counts them."""
+    answers = await asyncio.gather(*(rawhttp.request(url, "GET", "/healthz", None) for url in urls))
+    return sum(page.get("long_polls", 0) for _, page in answers if isinstance(page, dict))
 
 
 async def wake_polls(
@@ -131,24 +129,15 @@ async def wake_polls(
     return result
 
 
-async def wait_for_group(redis_url: str, prefix: str, room_id: int, polls: int, tasks) -> float:
-    """Seconds until the room's group holds every poll (or a poll already answered)."""
+async def wait_until_waiting(urls: list[str], polls: int, tasks) -> float:
+    """Seconds until the workers report every poll waiting (or a poll already answered)."""
     started = time.perf_counter()
     deadline = started + 60
     while time.perf_counter() < deadline and not any(t.done() for t in tasks):
-        if await asyncio.to_thread(group_size, redis_url, prefix, room_id) >= polls:
+        if await waiting_polls(urls) >= polls:
             break
         await asyncio.sleep(0.1)
-    # Subscribed comes just before the poll's first read; let those reads finish.
-    await asyncio.sleep(0.5)
     return time.perf_counter() - started
-
-
-async def fixed_wait(polls: int, tasks) -> float:
-    """The pubsub layer keeps groups in the workers, not in Redis: wait a fixed time."""
-    seconds = max(3.0, polls / 200)
-    await asyncio.sleep(seconds)
-    return seconds
 
 
 def websocket_wake(
@@ -185,23 +174,34 @@ def run_project(ctx: Context) -> dict[str, Any]:
     env = app_env("project", args.suite_layer, prefix, args.extra_env)
     plan = project_plan(ctx, env=env, rooms=1, members=args.longpolls, tag=tag, bulk=True)
     room = plan[0]
-    if args.suite_layer == "core":
-
-        async def ready(polls, tasks):
-            return await wait_for_group(ctx.redis_url, prefix, room.room_id, polls, tasks)
-    else:
-        ready = fixed_wait
+    profilers: list = []
     try:
         with make_stack(ctx, app="project", env=env, workers=args.workers) as stack:
+
+            async def ready_then_profile(polls, tasks):
+                waited = await wait_until_waiting(stack.urls, polls, tasks)
+                if args.py_spy:  # the POST and the wake, every worker
+                    profilers.extend(
+                        start_profiler(
+                            args.py_spy,
+                            w.process.pid,
+                            profile_path(ctx.run_id, f"longpoll-wake-{tag}", i),
+                        )
+                        for i, w in enumerate(stack.workers)
+                    )
+                    await asyncio.sleep(1.0)  # py-spy attaches
+                return waited
+
             polls = asyncio.run(
                 wake_polls(
                     stack.urls,
                     room.room_id,
                     room.tokens,
                     concurrency=args.longpoll_concurrency,
-                    ready=ready,
+                    ready=ready_then_profile,
                 )
             )
+            stop_profilers(profilers)
             sockets = websocket_wake(ctx, app="project", urls=stack.ws_urls, plan=[room])
     finally:
         delete_redis_prefix(ctx.redis_url, prefix)

@@ -47,7 +47,7 @@ from bench.common import (
     project_plan,
     wait_until_quiet,
 )
-from bench.scenarios.longpoll import group_size
+from bench.scenarios.longpoll import waiting_polls
 
 TARGET = 1.2  # the p99 with polls waiting, at most this times the p99 with none
 SETTLE_SECONDS = 1.0  # after the group holds every poll: let their first reads finish
@@ -127,15 +127,12 @@ async def poll_forever(
 
 
 async def wait_for_count(setup: PollSetup, target: int) -> tuple[float, int]:
-    """Seconds until the room's group holds exactly `target` polls, and the last count
-    seen (-1 on the pubsub layer, whose groups live in the workers: a fixed wait)."""
+    """Seconds until the worker reports exactly `target` polls waiting (GET /healthz),
+    and the last count seen."""
     started = time.perf_counter()
-    if setup.layer != "core":
-        await asyncio.sleep(max(3.0, target / 200))
-        return time.perf_counter() - started, -1
     seen = -1
     while time.perf_counter() - started < READY_TIMEOUT:
-        seen = await asyncio.to_thread(group_size, setup.redis_url, setup.prefix, setup.room_id)
+        seen = await waiting_polls([setup.url])
         if seen == target:
             break
         await asyncio.sleep(0.1)
@@ -145,9 +142,7 @@ async def wait_for_count(setup: PollSetup, target: int) -> tuple[float, int]:
 
 async def sample_group(setup: PollSetup, into: list[int]) -> None:
     while True:
-        into.append(
-            await asyncio.to_thread(group_size, setup.redis_url, setup.prefix, setup.room_id)
-        )
+        into.append(await waiting_polls([setup.url]))
         await asyncio.sleep(SAMPLE_EVERY)
 
 

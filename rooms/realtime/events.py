@@ -103,7 +103,14 @@ def _check_sendable(group: str) -> None:
         send_check(group)
 
 
+def addressed(group: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The event naming the group it is sent to: one channel in several groups (a
+    process's long-poll hub, rooms.realtime.hub) tells them apart by it."""
+    return {**event, "group": group}
+
+
 def _send_now(group: str, event: dict[str, Any]) -> None:
+    event = addressed(group, event)
     box = _outbox.get()
     if box is not None:
         box.pending.append((group, event))
@@ -124,7 +131,7 @@ async def asend(group: str, event: dict[str, Any]) -> None:
     """Send an event that nothing stores (presence, typing, a command's notice) from
     the event loop."""
     _check_sendable(group)
-    await get_channel_layer().group_send(group, event)
+    await get_channel_layer().group_send(group, addressed(group, event))
 
 
 def send_on_commit(group: str, event: dict[str, Any]) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
@@ -105,20 +105,50 @@ async def in_pool(function: Callable[..., Any], *args: Any) -> Any:
 # --- following a room -------------------------------------------------------------------
 
 
+class Subscriber(Protocol):
+    """How a follow joins and leaves its room's group: a channel of the connection's own
+    (ChannelSubscriber), or a share of its process's long-poll hub (rooms.realtime.hub)."""
+
+    async def add(self, group: str) -> None: ...
+
+    async def discard(self, group: str) -> None: ...
+
+
+class ChannelSubscriber:
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.layer = get_channel_layer()
+
+    async def add(self, group: str) -> None:
+        await self.layer.group_add(group, self.channel)
+
+    async def discard(self, group: str) -> None:
+        await self.layer.group_discard(group, self.channel)
+
+
 class RoomFollow:
     """One connection following one room: subscription, cursor, gap repair."""
 
     def __init__(
-        self, *, user: User, room_id: int, channel: str, emit: Emit, run_db: RunDb = in_pool
+        self,
+        *,
+        user: User,
+        room_id: int,
+        emit: Emit,
+        channel: str | None = None,
+        subscriber: Subscriber | None = None,
+        run_db: RunDb = in_pool,
     ) -> None:
         self.run_db = run_db
         self.user = user
         self.room_id = room_id
-        self.channel = channel
         self.emit = emit
         self.group = events.room_group(room_id)
         self.cursor: int | None = None  # last seq handed over; None until opened
-        self.layer = get_channel_layer()
+        if subscriber is None:
+            assert channel is not None, "a follow needs a channel or a subscriber"
+            subscriber = ChannelSubscriber(channel)
+        self.subscriber = subscriber
 
     @property
     def is_open(self) -> bool:
@@ -139,7 +169,7 @@ class RoomFollow:
         makes the user a member of a public room (a socket's join); `mark_read` moves
         their read position to the end when the opening reaches it. Raises the
         services' errors (RoomNotFound, Banned ...) with nothing left subscribed."""
-        await self.layer.group_add(self.group, self.channel)
+        await self.subscriber.add(self.group)
         try:
             await checkpoints.reached("stream.subscribed")
             opening = await self.run_db(
@@ -156,7 +186,7 @@ class RoomFollow:
             await checkpoints.reached("stream.read")
         except BaseException:
             if not self.is_open:
-                await self.layer.group_discard(self.group, self.channel)
+                await self.subscriber.discard(self.group)
             raise
         seqs = [m["seq"] for m in opening.messages]
         last_seq = opening.room.last_seq  # read before the messages
@@ -198,7 +228,7 @@ class RoomFollow:
     async def close(self) -> None:
         """Unsubscribe; later broadcasts are ignored."""
         self.cursor = None
-        await self.layer.group_discard(self.group, self.channel)
+        await self.subscriber.discard(self.group)
 
 
 def message_of(frame: str) -> dict[str, Any]:

@@ -282,6 +282,7 @@ class TestActions:
                 "type": "chat.removed",
                 "room": world.pk,
                 "detail": "You were banned from this room. Reason: from the admin",
+                "group": events.user_group(carol.pk),
             }
         ]
 
@@ -337,7 +338,9 @@ class TestActions:
         assert not ApiToken.objects.filter(user=carol).exists()
         assert audit("deactivate_user", actor=root, target_user=carol) == 1
         assert audit("deactivate_user") == 1
-        assert heard(channel) == [{"type": "chat.close", "code": 4403}]
+        assert heard(channel) == [
+            {"type": "chat.close", "code": 4403, "group": events.user_group(carol.pk)}
+        ]
         assert "Deactivated: 1." in notes(response)
 
     def test_deleting_a_token_revokes_it_and_closes_its_connections(
@@ -354,7 +357,10 @@ class TestActions:
         assert response.status_code == 302
         act(client, ApiToken, "delete_selected", [second], post="yes")
         assert not ApiToken.objects.exists()
-        assert heard(channel) == [{"type": "chat.close", "code": 4401}] * 2
+        assert heard(channel) == [
+            {"type": "chat.close", "code": 4401, "group": events.credential_group(f"token:{t.pk}")}
+            for t in (first, second)
+        ]
 
 
 # --- staff who are not superusers --------------------------------------------------------------

@@ -1,0 +1,221 @@
+"""One channel-layer subscription per process for the long polls waiting in it.
+
+A long poll used to take a channel of its own and add it to three groups (its room,
+its user, its credential), then remove it when answered: six Redis round trips per
+poll, a thousand channel-layer copies of one message when a thousand polls wait, and a
+thousand polls woken at once opening hundreds of new Redis connections to unsubscribe
+(docs/performance.md, "Long polls"). Zulip keeps its long-poll event queues in the
+process for the same reason.
+
+Here the waiters of one process share one channel. The hub adds it to a group while
+some waiter needs the group, hands every event that arrives to the waiters of the group
+it was sent to (every event names its group: rooms.realtime.events), and keeps a group
+for LINGER seconds after its last waiter leaves, since a long-poll client asks again
+at once. When no waiter has been here for LINGER seconds the hub leaves its groups and
+retires its channel; the next waiter starts a new one, so nothing sent to the old
+channel can reach it. A waiter is an asyncio queue: handing an event over never waits.
+
+What a waiter may rely on, as with a channel of its own: once `add(group)` returns, the
+hub's channel is in the group, so every event sent to it from then on is handed over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+log = logging.getLogger(__name__)
+
+LINGER = 10.0  # seconds a group (and the hub) outlives its last waiter
+REFRESH = 60.0  # re-add a group this often, well inside the layer's group expiry
+RETRY = 0.5  # seconds between receive attempts while the layer fails
+
+
+class Waiter:
+    """One long poll's inbox: the events of the groups it added, in arrival order."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.groups: set[str] = set()
+        self.waiting = False  # subscribed and read, nothing to answer yet
+
+    async def add(self, group: str) -> None:
+        """Hear `group`; returns once the hub's channel is subscribed to it."""
+        self.groups.add(group)
+        await self.hub._add(group, self)
+
+    async def discard(self, group: str) -> None:
+        self.groups.discard(group)
+        self.hub._discard(group, self)
+
+    def close(self) -> None:
+        for group in list(self.groups):
+            self.hub._discard(group, self)
+        self.groups.clear()
+        self.hub._left(self)
+
+    async def receive(self) -> dict[str, Any]:
+        return await self.queue.get()
+
+
+class Hub:
+    """The waiters of one event loop and the groups its one channel is in."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.waiters: set[Waiter] = set()
+        self.listeners: dict[str, set[Waiter]] = {}
+        self.subscribed: dict[str, asyncio.Task] = {}  # group -> its group_add
+        self.leaving: dict[str, asyncio.Task] = {}  # group -> its group_discard
+        self.added_at: dict[str, float] = {}
+        self.idle_since: dict[str, float] = {}
+        self.reader: asyncio.Task | None = None
+        self.retiring: asyncio.Task | None = None
+        self.retire_timer: asyncio.TimerHandle | None = None
+        self.starting = asyncio.Lock()
+
+    async def waiter(self) -> Waiter:
+        if self.retiring is not None:  # a retirement in progress finishes first
+            await asyncio.shield(self.retiring)
+        if self.retire_timer is not None:
+            self.retire_timer.cancel()
+            self.retire_timer = None
+        if self.channel is None:
+            async with self.starting:  # two first waiters must not start two channels
+                if self.channel is None:
+                    channel = await self.layer.new_channel()
+                    self.reader = self.loop.create_task(self._read(channel))
+                    self.channel = channel
+        waiter = Waiter(self)
+        self.waiters.add(waiter)
+        return waiter
+
+    async def _add(self, group: str, waiter: Waiter) -> None:
+        self.listeners.setdefault(group, set()).add(waiter)
+        self.idle_since.pop(group, None)
+        leaving = self.leaving.get(group)
+        if leaving is not None:  # a discard must not land after our add
+            await asyncio.shield(leaving)
+        task = self.subscribed.get(group)
+        stale = time.monotonic() - self.added_at.get(group, 0.0) > REFRESH
+        if task is None or (task.done() and (task.cancelled() or task.exception() or stale)):
+            task = asyncio.ensure_future(self.layer.group_add(group, self.channel))
+            self.subscribed[group] = task
+            self.added_at[group] = time.monotonic()
+        try:
+            await asyncio.shield(task)
+        except Exception:
+            self.subscribed.pop(group, None)  # the next waiter tries again
+            raise
+
+    def _discard(self, group: str, waiter: Waiter) -> None:
+        listeners = self.listeners.get(group)
+        if listeners is not None:
+            listeners.discard(waiter)
+            if not listeners:
+                del self.listeners[group]
+                self.idle_since[group] = time.monotonic()
+        self._leave_idle_groups()
+
+    def _left(self, waiter: Waiter) -> None:
+        self.waiters.discard(waiter)
+        if not self.waiters and self.channel is not None and self.retire_timer is None:
+            loop = asyncio.get_running_loop()
+            self.retire_timer = loop.call_later(LINGER, self._retire_if_idle)
+
+    def _leave_idle_groups(self) -> None:
+        """Unsubscribe (in the background) from groups nobody has needed for LINGER."""
+        now = time.monotonic()
+        for group, since in list(self.idle_since.items()):
+            if now - since >= LINGER:
+                del self.idle_since[group]
+                task = self.subscribed.pop(group, None)
+                self.added_at.pop(group, None)
+                if task is not None and self.channel is not None:
+                    leaving = asyncio.ensure_future(
+                        self._quietly(self.layer.group_discard, group, self.channel)
+                    )
+                    self.leaving[group] = leaving
+                    leaving.add_done_callback(
+                        lambda done, g=group: self.leaving.get(g) is done and self.leaving.pop(g)
+                    )
+
+    def _retire_if_idle(self) -> None:
+        self.retire_timer = None
+        if not self.waiters and self.channel is not None and self.retiring is None:
+            self.retiring = asyncio.ensure_future(self._retire())
+
+    async def _retire(self) -> None:
+        channel, reader = self.channel, self.reader
+        groups = list(self.subscribed)
+        self.channel, self.reader = None, None
+        self.subscribed.clear()
+        self.added_at.clear()
+        self.idle_since.clear()
+        try:
+            await asyncio.gather(
+                *(self._quietly(self.layer.group_discard, group, channel) for group in groups)
+            )
+        finally:
+            if reader is not None:
+                reader.cancel()
+                with contextlib.suppress(BaseException):
+                    await reader
+            self.retiring = None
+
+    @staticmethod
+    async def _quietly(operation, group: str, channel: str) -> None:
+        try:
+            await operation(group, channel)
+        except Exception:
+            log.warning("long-poll hub: %s of %s failed", operation.__name__, group)
+
+    async def _read(self, channel: str) -> None:
+        while True:
+            try:
+                event = await self.layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Redis away: it may come back empty, without our groups. Waiting polls
+                # time out and read the database; the next waiter subscribes again.
+                log.warning("long-poll hub: receive failed", exc_info=True)
+                for group in list(self.subscribed):
+                    self.added_at[group] = 0.0
+                await asyncio.sleep(RETRY)
+                continue
+            for waiter in list(self.listeners.get(event.get("group"), ())):
+                waiter.queue.put_nowait(event)
+
+
+_hubs: dict[tuple[int, int], Hub] = {}
+
+
+def waiting() -> int:
+    """Long polls waiting in this event loop (subscribed, read, nothing to answer yet):
+    GET /healthz reports it per worker."""
+    loop = asyncio.get_running_loop()
+    return sum(
+        sum(1 for waiter in hub.waiters if waiter.waiting)
+        for hub in _hubs.values()
+        if hub.loop is loop
+    )
+
+
+def current() -> Hub:
+    """The hub of the running event loop and the configured channel layer (tests run
+    several loops, and switch layers)."""
+    loop, layer = asyncio.get_running_loop(), get_channel_layer()
+    key = (id(loop), id(layer))
+    hub = _hubs.get(key)
+    if hub is None or hub.loop is not loop or hub.layer is not layer:  # ids are reused
+        hub = _hubs[key] = Hub()
+    return hub
