@@ -331,7 +331,7 @@ CACHES = {
             # Django's RedisCache, but a key's server is chosen by its hash (Django's own
             # would write to the first server and read from the others as replicas).
             "BACKEND": "chatsite.sharded_cache.ShardedRedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": list(redis_shards.split(REDIS_URL)),  # as the layer reads it
             "KEY_PREFIX": CHAT_REDIS_PREFIX,
             "OPTIONS": {"retry_on_error": REDIS_RETRY_ON_ERROR},
         }

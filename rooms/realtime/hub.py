@@ -28,11 +28,17 @@ import time
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.conf import settings
+
+from rooms.realtime import events
 
 log = logging.getLogger(__name__)
 
 LINGER = 10.0  # seconds a group (and the hub) outlives its last waiter
-REFRESH = 60.0  # re-add a group this often, well inside the layer's group expiry
+# Re-add a group this often (never less often than a third of the layer's group
+# expiry): a Redis server restarted without the reader noticing (another server of
+# several, or a retried connection) has forgotten the group; new polls heal it.
+REFRESH = 10.0
 RETRY = 0.5  # seconds between receive attempts while the layer fails
 
 
@@ -88,12 +94,14 @@ class Hub:
         if self.retire_timer is not None:
             self.retire_timer.cancel()
             self.retire_timer = None
-        if self.channel is None:
+        if self.channel is None or self.reader is None or self.reader.done():
             async with self.starting:  # two first waiters must not start two channels
+                if self.retiring is not None:
+                    await asyncio.shield(self.retiring)
                 if self.channel is None:
-                    channel = await self.layer.new_channel()
-                    self.reader = self.loop.create_task(self._read(channel))
-                    self.channel = channel
+                    self.channel = await self.layer.new_channel()
+                if self.reader is None or self.reader.done():  # never deaf
+                    self.reader = self.loop.create_task(self._read(self.channel))
         waiter = Waiter(self)
         self.waiters.add(waiter)
         return waiter
@@ -105,7 +113,8 @@ class Hub:
         if leaving is not None:  # a discard must not land after our add
             await asyncio.shield(leaving)
         task = self.subscribed.get(group)
-        stale = time.monotonic() - self.added_at.get(group, 0.0) > REFRESH
+        refresh = min(REFRESH, settings.CHANNEL_GROUP_EXPIRY / 3)
+        stale = time.monotonic() - self.added_at.get(group, 0.0) > refresh
         if task is None or (task.done() and (task.cancelled() or task.exception() or stale)):
             task = asyncio.ensure_future(self.layer.group_add(group, self.channel))
             self.subscribed[group] = task
@@ -113,7 +122,8 @@ class Hub:
         try:
             await asyncio.shield(task)
         except Exception:
-            self.subscribed.pop(group, None)  # the next waiter tries again
+            if self.subscribed.get(group) is task:  # the next waiter tries again
+                del self.subscribed[group]
             raise
 
     def _discard(self, group: str, waiter: Waiter) -> None:
@@ -137,9 +147,10 @@ class Hub:
         for group, since in list(self.idle_since.items()):
             if now - since >= LINGER:
                 del self.idle_since[group]
-                task = self.subscribed.pop(group, None)
+                self.subscribed.pop(group, None)
                 self.added_at.pop(group, None)
-                if task is not None and self.channel is not None:
+                # Even if its add failed: it may have landed (a discard is harmless).
+                if self.channel is not None:
                     leaving = asyncio.ensure_future(
                         self._quietly(self.layer.group_discard, group, self.channel)
                     )
@@ -155,7 +166,7 @@ class Hub:
 
     async def _retire(self) -> None:
         channel, reader = self.channel, self.reader
-        groups = list(self.subscribed)
+        groups = set(self.subscribed) | set(self.added_at)  # added_at: failed adds too
         self.channel, self.reader = None, None
         self.subscribed.clear()
         self.added_at.clear()
@@ -192,7 +203,11 @@ class Hub:
                     self.added_at[group] = 0.0
                 await asyncio.sleep(RETRY)
                 continue
-            for waiter in list(self.listeners.get(event.get("group"), ())):
+            group = event.get("group")
+            if group is None and event.get("type") == "chat.message":
+                # From a worker of the previous release (during a rolling deploy).
+                group = events.room_group(event["room"])
+            for waiter in list(self.listeners.get(group, ())):
                 waiter.queue.put_nowait(event)
 
 
@@ -214,6 +229,8 @@ def current() -> Hub:
     """The hub of the running event loop and the configured channel layer (tests run
     several loops, and switch layers)."""
     loop, layer = asyncio.get_running_loop(), get_channel_layer()
+    for stale in [k for k, h in _hubs.items() if h.loop.is_closed()]:
+        del _hubs[stale]  # tests close their loops
     key = (id(loop), id(layer))
     hub = _hubs.get(key)
     if hub is None or hub.loop is not loop or hub.layer is not layer:  # ids are reused

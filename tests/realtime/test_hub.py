@@ -17,6 +17,7 @@ from django.test import AsyncClient
 
 from accounts import services as account_services
 from rooms import services as room_services
+from rooms import wire
 from rooms.realtime import events, hub
 from tests.conftest import token_for
 
@@ -116,4 +117,56 @@ async def test_a_revoked_token_ends_its_own_polls_and_no_one_elses(layer, room, 
     assert not bobs.done()
     message, _ = await post(room=room, author=bob, body="still here")
     answer = await asyncio.wait_for(bobs, 5)
+    assert [m["seq"] for m in answer.json()["messages"]] == [message.seq]
+
+
+@pytest.mark.parametrize("layer", ["redis"], indirect=True)
+async def test_a_group_forgotten_by_redis_is_added_again_by_the_next_poll(
+    layer, room, alice, monkeypatch
+):
+    """A Redis server that restarts without the hub's reader noticing (one of several
+    servers) forgets the group; the next poll after REFRESH adds it again, for every
+    poll of the process."""
+    import redis.asyncio as redis
+
+    monkeypatch.setattr(hub, "REFRESH", 0.0)
+    token = await database_sync_to_async(token_for)(alice)
+    group = events.room_group(room.id)
+    first = asyncio.create_task(long_poll(token, room.id, after=0, wait=10))
+    current = hub.current()
+    await until(lambda: sum(waiter.waiting for waiter in current.waiters) == 1)
+    client = redis.from_url(settings.REDIS_URL)
+    try:
+        await client.delete(f"{settings.CHAT_REDIS_PREFIX}:group:{group}")  # forgotten
+    finally:
+        await client.aclose()
+    assert await channels_in(group) == 0
+    second = asyncio.create_task(long_poll(token, room.id, after=0, wait=10))
+    await until(lambda: sum(waiter.waiting for waiter in current.waiters) == 2)
+    assert await channels_in(group) == 1
+    message, _ = await post(room=room, author=alice, body="heard again")
+    for answer in await asyncio.wait_for(asyncio.gather(first, second), 5):
+        assert [m["seq"] for m in answer.json()["messages"]] == [message.seq]
+
+
+async def test_a_message_event_without_its_group_still_reaches_the_rooms_polls(layer, room, alice):
+    """Workers of the previous release send events without "group" during a rolling
+    deploy; a message event names its room, which is enough."""
+    token = await database_sync_to_async(token_for)(alice)
+    poll = asyncio.create_task(long_poll(token, room.id, after=0, wait=10))
+    current = hub.current()
+    await until(lambda: sum(waiter.waiting for waiter in current.waiters) == 1)
+
+    def post_unannounced():
+        with events.outbox():  # its own broadcast is collected and never sent
+            return room_services.message_post(room=room, author=alice, body="stored")[0]
+
+    message = await database_sync_to_async(post_unannounced)()
+    frame = wire.frame("message", message=wire.message_dict(message))
+    # What a worker of the previous release sends for it (no "group"):
+    await get_channel_layer().group_send(
+        events.room_group(room.id),
+        {"type": "chat.message", "room": room.id, "seq": message.seq, "frame": frame},
+    )
+    answer = await asyncio.wait_for(poll, 5)
     assert [m["seq"] for m in answer.json()["messages"]] == [message.seq]
