@@ -177,6 +177,30 @@ def run_case(ctx: Context, case: Case) -> dict[str, Any]:
     return row
 
 
+def second_over_first(
+    rows: dict[tuple[str, Any], dict[str, Any]], apps, first: Any, second: Any
+) -> dict[str, float]:
+    """Each app's deliveries/s in setup `second` over setup `first` (rows keyed by
+    (app, setup)): how far a second setup (more workers, more servers) moves it."""
+    ratios = {}
+    for app in apps:
+        one, two = rows.get((app, first)), rows.get((app, second))
+        if one and two and one["deliveries_per_second"]:
+            ratios[app] = round(two["deliveries_per_second"] / one["deliveries_per_second"], 2)
+    return ratios
+
+
+def project_over_bare(rows: dict[tuple[str, Any], dict[str, Any]], setups) -> list[str]:
+    """Project / bare deliveries/s for each setup, as ratio() prints it."""
+    return [
+        ratio(
+            rows.get(("project", setup), {}).get("deliveries_per_second"),
+            rows.get(("bare", setup), {}).get("deliveries_per_second"),
+        )
+        for setup in setups
+    ]
+
+
 def cpu_per_delivery(row: dict[str, Any] | None) -> float | None:
     return (row or {}).get("server", {}).get("worker_cpu_ms_per_delivery")
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.common import Context, integrity, ratio
+from bench.common import Context, integrity
 from bench.scenarios.fanout import (
     OVERLOAD_ENV,
     Case,
     cpu_per_delivery,
     errors_lines,
+    project_over_bare,
     run_case,
+    second_over_first,
 )
 
 WORKER_COUNTS = (1, 2)
@@ -41,11 +43,7 @@ def run(ctx: Context) -> dict[str, Any]:
         for app in args.app_list
     ]
     rows = {(r["app"], r["workers"]): r for r in cases if "error" not in r}
-    scaling = {}
-    for app in args.app_list:
-        one, two = rows.get((app, 1)), rows.get((app, 2))
-        if one and two and one["deliveries_per_second"]:
-            scaling[app] = round(two["deliveries_per_second"] / one["deliveries_per_second"], 2)
+    scaling = second_over_first(rows, args.app_list, 1, 2)
     return {
         "config": {
             "rate": args.scaling_rate,
@@ -85,13 +83,7 @@ def format_table(result: dict[str, Any]) -> str:
             f"{cpu_per_delivery(one)!s:>14} {cpu_per_delivery(two)!s:>14} "
             f"{(integrity(one) if one else '-') + ', ' + (integrity(two) if two else '-'):>24}"
         )
-    project_bare = [
-        ratio(
-            rows.get(("project", n), {}).get("deliveries_per_second"),
-            rows.get(("bare", n), {}).get("deliveries_per_second"),
-        )
-        for n in WORKER_COUNTS
-    ]
+    project_bare = project_over_bare(rows, WORKER_COUNTS)
     lines.append(f"{'project/bare':<13} {project_bare[0]:>15} {project_bare[1]:>16}")
     lines += errors_lines(result["cases"])
     lines.append("")

@@ -24,9 +24,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from bench.common import Context, integrity, ratio
+from bench.common import Context, integrity
 from bench.redis_server import RedisServer
-from bench.scenarios.fanout import OVERLOAD_ENV, Case, cpu_per_delivery, errors_lines, run_case
+from bench.scenarios.fanout import (
+    OVERLOAD_ENV,
+    Case,
+    cpu_per_delivery,
+    errors_lines,
+    project_over_bare,
+    run_case,
+    second_over_first,
+)
 
 
 def with_redis(ctx: Context, redis_url: str) -> Context:
@@ -73,11 +81,7 @@ def run(ctx: Context) -> dict[str, Any]:
         second.stop()
         shutil.rmtree(directory, ignore_errors=True)
     rows = {(r["app"], r["redis_servers"]): r for r in cases if "error" not in r}
-    gain = {}
-    for app in args.app_list:
-        one, two = rows.get((app, 1)), rows.get((app, 2))
-        if one and two and one["deliveries_per_second"]:
-            gain[app] = round(two["deliveries_per_second"] / one["deliveries_per_second"], 2)
+    gain = second_over_first(rows, args.app_list, 1, 2)
     return {
         "config": {
             "rate": args.shards_rate,
@@ -122,13 +126,7 @@ def format_table(result: dict[str, Any]) -> str:
             f"{str((two or {}).get('redis_keys_per_server')):>18} "
             f"{(integrity(one) if one else '-') + ', ' + (integrity(two) if two else '-'):>18}"
         )
-    project_bare = [
-        ratio(
-            rows.get(("project", n), {}).get("deliveries_per_second"),
-            rows.get(("bare", n), {}).get("deliveries_per_second"),
-        )
-        for n in (1, 2)
-    ]
+    project_bare = project_over_bare(rows, (1, 2))
     lines.append(f"{'project/bare':<13} {project_bare[0]:>18} {project_bare[1]:>19}")
     lines += errors_lines(result["cases"])
     lines.append("")
