@@ -84,20 +84,15 @@ class Hub:
         self.added_at: dict[str, float] = {}
         self.idle_since: dict[str, float] = {}
         self.reader: asyncio.Task | None = None
-        self.retiring: asyncio.Task | None = None
         self.retire_timer: asyncio.TimerHandle | None = None
         self.starting = asyncio.Lock()
 
     async def waiter(self) -> Waiter:
-        if self.retiring is not None:  # a retirement in progress finishes first
-            await asyncio.shield(self.retiring)
         if self.retire_timer is not None:
             self.retire_timer.cancel()
             self.retire_timer = None
         if self.channel is None or self.reader is None or self.reader.done():
             async with self.starting:  # two first waiters must not start two channels
-                if self.retiring is not None:
-                    await asyncio.shield(self.retiring)
                 if self.channel is None:
                     self.channel = await self.layer.new_channel()
                 if self.reader is None or self.reader.done():  # never deaf
@@ -147,40 +142,42 @@ class Hub:
         for group, since in list(self.idle_since.items()):
             if now - since >= LINGER:
                 del self.idle_since[group]
-                self.subscribed.pop(group, None)
-                self.added_at.pop(group, None)
                 # Even if its add failed: it may have landed (a discard is harmless).
+                adding = self.subscribed.pop(group, None)
+                self.added_at.pop(group, None)
                 if self.channel is not None:
-                    leaving = asyncio.ensure_future(
-                        self._quietly(self.layer.group_discard, group, self.channel)
-                    )
+                    leaving = asyncio.ensure_future(self._leave(group, self.channel, adding))
                     self.leaving[group] = leaving
                     leaving.add_done_callback(
                         lambda done, g=group: self.leaving.get(g) is done and self.leaving.pop(g)
                     )
 
     def _retire_if_idle(self) -> None:
+        """Nobody has waited here for LINGER: stop reading and leave every group, in the
+        background. The next waiter starts a new channel, which no discard of the old
+        one can touch, so it never waits for this."""
         self.retire_timer = None
-        if not self.waiters and self.channel is not None and self.retiring is None:
-            self.retiring = asyncio.ensure_future(self._retire())
-
-    async def _retire(self) -> None:
+        if self.waiters or self.channel is None:
+            return
         channel, reader = self.channel, self.reader
-        groups = set(self.subscribed) | set(self.added_at)  # added_at: failed adds too
+        groups = {group: self.subscribed.get(group) for group in {*self.subscribed, *self.added_at}}
         self.channel, self.reader = None, None
         self.subscribed.clear()
         self.added_at.clear()
         self.idle_since.clear()
-        try:
-            await asyncio.gather(
-                *(self._quietly(self.layer.group_discard, group, channel) for group in groups)
-            )
-        finally:
-            if reader is not None:
-                reader.cancel()
-                with contextlib.suppress(BaseException):
-                    await reader
-            self.retiring = None
+        self.leaving.clear()  # they concern the old channel
+        if reader is not None:
+            reader.cancel()
+        for group, adding in groups.items():
+            asyncio.ensure_future(self._leave(group, channel, adding))
+
+    async def _leave(self, group: str, channel: str, adding: asyncio.Task | None) -> None:
+        """Discard `channel` from `group` once its add (if any is pending) has landed,
+        so the discard cannot be overtaken by it."""
+        if adding is not None:
+            with contextlib.suppress(BaseException):
+                await asyncio.shield(adding)
+        await self._quietly(self.layer.group_discard, group, channel)
 
     @staticmethod
     async def _quietly(operation, group: str, channel: str) -> None:
@@ -203,12 +200,16 @@ class Hub:
                     self.added_at[group] = 0.0
                 await asyncio.sleep(RETRY)
                 continue
-            group = event.get("group")
-            if group is None and event.get("type") == "chat.message":
-                # From a worker of the previous release (during a rolling deploy).
-                group = events.room_group(event["room"])
-            for waiter in list(self.listeners.get(group, ())):
-                waiter.queue.put_nowait(event)
+            try:
+                group = event.get("group")
+                room = event.get("room")
+                if group is None and event.get("type") == "chat.message" and room is not None:
+                    # From a worker of the previous release (during a rolling deploy).
+                    group = events.room_group(room)
+                for waiter in list(self.listeners.get(group, ())):
+                    waiter.queue.put_nowait(event)
+            except Exception:  # a malformed event must not leave the polls deaf
+                log.warning("long-poll hub: event not handed over: %r", event, exc_info=True)
 
 
 _hubs: dict[tuple[int, int], Hub] = {}

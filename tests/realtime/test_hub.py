@@ -170,3 +170,17 @@ async def test_a_message_event_without_its_group_still_reaches_the_rooms_polls(l
     )
     answer = await asyncio.wait_for(poll, 5)
     assert [m["seq"] for m in answer.json()["messages"]] == [message.seq]
+
+
+async def test_a_malformed_event_does_not_leave_the_polls_deaf(layer, room, alice):
+    """Something else on the layer sends the room's group an event the hub cannot route
+    (no group, no room): the reader logs it and goes on, so the next message still
+    wakes the poll at once, not at its timeout."""
+    token = await database_sync_to_async(token_for)(alice)
+    poll = asyncio.create_task(long_poll(token, room.id, after=0, wait=10))
+    current = hub.current()
+    await until(lambda: sum(waiter.waiting for waiter in current.waiters) == 1)
+    await get_channel_layer().group_send(events.room_group(room.id), {"type": "chat.message"})
+    message, _ = await post(room=room, author=alice, body="still heard")
+    answer = await asyncio.wait_for(poll, 3)
+    assert [m["seq"] for m in answer.json()["messages"]] == [message.seq]
