@@ -290,6 +290,17 @@ def messages_page(
     return rows, has_more
 
 
+def room_last_seq(*, room_id: int) -> int:
+    """The room's newest seq (0: no message, or no such room). A join's settle asks
+    this first and reads messages only when there are some beyond its cursor; raw SQL
+    because the ORM's query compiler costs several times the round trip here."""
+    table = connection.ops.quote_name(Room._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT {table}."last_seq" FROM {table} WHERE {table}."id" = %s', [room_id])
+        row = cursor.fetchone()
+    return row[0] if row else 0
+
+
 def messages_between(*, room_id: int, after: int, up_to: int) -> list[Message]:
     """Messages with after < seq <= up_to, oldest first: a socket's gap repair."""
     return list(

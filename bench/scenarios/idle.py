@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
@@ -33,6 +34,7 @@ from bench.common import (
     ratio,
     wait_until_quiet,
 )
+from bench.profiling import profile_path, start_profiler, stop_profilers
 
 WARM_UP_PER_WORKER = 2
 OPEN_TIMEOUT = 60.0
@@ -69,8 +71,16 @@ def rss_kib(pids: list[int]) -> list[int]:
 
 
 async def open_all(
-    urls: list[str], plan: list[load.RoomPlan], pids: list[int], *, concurrency: int, hold: float
+    urls: list[str],
+    plan: list[load.RoomPlan],
+    pids: list[int],
+    *,
+    concurrency: int,
+    hold: float,
+    profile: Callable[[], Callable[[], None]] | None = None,
 ) -> dict[str, Any]:
+    """`profile`, if given, starts sampling the workers after the warm-up and returns
+    the function that stops it once every socket is open."""
     config = load.LoadConfig(open_timeout=OPEN_TIMEOUT)
     members = [(room.room_id, token) for room in plan for token in room.tokens]
 
@@ -117,11 +127,14 @@ async def open_all(
         held.sockets.append(socket)
         held.readers.append(asyncio.create_task(held.read(socket)))
 
+    stop_profile = profile() if profile else None
     started = time.perf_counter()
     try:
         await asyncio.gather(*(open_one(i, r, t) for i, (r, t) in enumerate(members)))
         open_seconds = time.perf_counter() - started
         cpu_after = sum(process_cpu(pid) for pid in pids)
+        if stop_profile:
+            stop_profile()
         await asyncio.sleep(hold)  # idle: only heartbeats and the join chatter's tail
         rss_after = rss_kib(pids)
         still_open = len(held.sockets) - held.closed
@@ -167,6 +180,15 @@ def measure(ctx: Context, app: str) -> dict[str, Any]:
     try:
         with make_stack(ctx, app=app, env=env, workers=args.workers) as stack:
             pids = [worker.process.pid for worker in stack.workers]
+
+            def profile() -> Callable[[], None]:
+                profilers = [
+                    start_profiler(args.py_spy, pid, profile_path(ctx.run_id, f"idle-{app}", i))
+                    for i, pid in enumerate(pids)
+                ]
+                time.sleep(1.0)  # py-spy attaches
+                return lambda: stop_profilers(profilers)
+
             data = asyncio.run(
                 open_all(
                     stack.ws_urls,
@@ -174,6 +196,7 @@ def measure(ctx: Context, app: str) -> dict[str, Any]:
                     pids,
                     concurrency=args.idle_concurrency,
                     hold=args.idle_hold,
+                    profile=profile if args.py_spy else None,
                 )
             )
             data["workers_alive"] = all(worker.alive for worker in stack.workers)

@@ -44,6 +44,10 @@ def _usernames(members: list[str]) -> list[str]:
 
 
 class PresenceStore(Protocol):
+    async def enter(
+        self, room_id: int, user_id: int, username: str, channel: str
+    ) -> tuple[list[str], bool]: ...
+    async def leave(self, room_id: int, user_id: int, username: str, channel: str) -> bool: ...
     async def add(self, room_id: int, user_id: int, username: str, channel: str) -> None: ...
     async def remove(self, room_id: int, user_id: int, username: str, channel: str) -> None: ...
     async def online(self, room_id: int) -> list[str]: ...
@@ -79,6 +83,24 @@ class MemoryPresence:
 
     async def remove(self, room_id: int, user_id: int, username: str, channel: str) -> None:
         self.rooms.get(room_id, {}).pop(_member(user_id, username, channel), None)
+
+    def _present(self, room_id: int, user_id: int, username: str) -> bool:
+        now, prefix = time.time(), _member(user_id, username, "")
+        entries = self.rooms.get(room_id, {})
+        return any(exp > now and m.startswith(prefix) for m, exp in entries.items())
+
+    async def enter(
+        self, room_id: int, user_id: int, username: str, channel: str
+    ) -> tuple[list[str], bool]:
+        arrived = not self._present(room_id, user_id, username)
+        await self.add(room_id, user_id, username, channel)
+        return await self.online(room_id), arrived
+
+    async def leave(self, room_id: int, user_id: int, username: str, channel: str) -> bool:
+        member = _member(user_id, username, channel)
+        expires = self.rooms.get(room_id, {}).pop(member, None)
+        was_live = expires is not None and expires > time.time()
+        return was_live and not self._present(room_id, user_id, username)
 
     async def prune(self, room_id: int) -> int:
         entries = self.rooms.get(room_id, {})
@@ -179,6 +201,62 @@ class RedisPresence:
         key = self._key(room_id)
         await self._client(key).zrem(key, _member(user_id, username, channel))
 
+    # A join in one round trip: the live entries, whether the user was among them
+    # (any of their sockets: ARGV[4] is "user id|username|"), then this socket's entry.
+    _ENTER = """
+    local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
+    local prefix = ARGV[4]
+    local arrived = 1
+    for _, member in ipairs(live) do
+      if string.sub(member, 1, #prefix) == prefix then arrived = 0 break end
+    end
+    redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+    redis.call('EXPIRE', KEYS[1], ARGV[5])
+    table.insert(live, ARGV[3])
+    return {arrived, live}
+    """
+
+    # A leave in one round trip: drop this socket's entry; 1 if it was live and the
+    # user has no other live entry (they went offline in the room).
+    _LEAVE = """
+    local score = redis.call('ZSCORE', KEYS[1], ARGV[2])
+    redis.call('ZREM', KEYS[1], ARGV[2])
+    if not score or tonumber(score) <= tonumber(ARGV[1]) then return 0 end
+    local prefix = ARGV[3]
+    for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')) do
+      if string.sub(member, 1, #prefix) == prefix then return 0 end
+    end
+    return 1
+    """
+
+    async def enter(
+        self, room_id: int, user_id: int, username: str, channel: str
+    ) -> tuple[list[str], bool]:
+        key, now = self._key(room_id), time.time()
+        arrived, live = await self._client(key).eval(
+            self._ENTER,
+            1,
+            key,
+            now,
+            now + ttl(),
+            _member(user_id, username, channel),
+            _member(user_id, username, ""),
+            ttl() * 2,
+        )
+        return _usernames(live), bool(arrived)
+
+    async def leave(self, room_id: int, user_id: int, username: str, channel: str) -> bool:
+        key = self._key(room_id)
+        went = await self._client(key).eval(
+            self._LEAVE,
+            1,
+            key,
+            time.time(),
+            _member(user_id, username, channel),
+            _member(user_id, username, ""),
+        )
+        return bool(went)
+
     async def prune(self, room_id: int) -> int:
         key = self._key(room_id)
         return await self._client(key).zremrangebyscore(key, "-inf", time.time())
@@ -264,20 +342,18 @@ async def site_leave(user_id: int, username: str, channel: str) -> bool:
 
 
 async def room_enter(room_id: int, user_id: int, username: str, channel: str) -> list[str]:
-    """Register the connection in the room; announce the list if it changed (another tab
-    of someone already online is no news). Returns who is online now."""
-    before = await store().online(room_id)
-    await store().add(room_id, user_id, username, channel)
-    online = await store().online(room_id)
-    if online != before:
+    """Register the connection in the room; announce the list if the user just came
+    online there (another tab of someone already online is no news). Returns who is
+    online now. One store call (one Redis round trip)."""
+    online, arrived = await store().enter(room_id, user_id, username, channel)
+    if arrived:
         await _announce(room_id=room_id)
     return online
 
 
 async def room_leave(room_id: int, user_id: int, username: str, channel: str) -> None:
-    before = await store().online(room_id)
-    await store().remove(room_id, user_id, username, channel)
-    if await store().online(room_id) != before:  # the user's other tabs keep them online
+    # The user's other tabs keep them online: then there is nothing to announce.
+    if await store().leave(room_id, user_id, username, channel):
         await _announce(room_id=room_id)
 
 

@@ -85,7 +85,7 @@ async def test_a_members_connect_and_join_of_an_empty_room(statements, bob, room
         "SELECT accounts_apitoken",  # token and user, one query
         "UPDATE accounts_apitoken",  # last_used, at most once a minute
         "SELECT rooms_membership",  # with its room (a member is not banned)
-        "SELECT rooms_message",  # settle: anything committed since
+        "SELECT rooms_room",  # settle: anything committed since (the last seq)
     ], kinds
     await communicator.disconnect()
 

@@ -1,0 +1,55 @@
+"""A join or leave of a room's presence is one store call (one Redis script): it says
+whether the user came online or went offline there, which is what decides whether the
+room hears about it. The same answers in memory and on real Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from rooms.realtime import presence
+
+
+@pytest.fixture
+def store(layer):
+    presence._stores.clear()  # the store for this test's REDIS_URL (or memory)
+    chosen = presence.store()
+    assert type(chosen) is {"memory": presence.MemoryPresence, "redis": presence.RedisPresence}[layer]
+    yield chosen
+    presence._stores.clear()
+
+
+async def test_the_first_tab_comes_online_and_the_second_is_no_news(store):
+    assert await store.enter(5, 1, "alice", "tab-1") == (["alice"], True)
+    assert await store.enter(5, 2, "bob", "tab-b") == (["alice", "bob"], True)
+    assert await store.enter(5, 1, "alice", "tab-2") == (["alice", "bob"], False)
+    assert await store.enter(5, 1, "alice", "tab-2") == (["alice", "bob"], False)  # again
+    assert await store.enter(6, 1, "alice", "tab-1") == (["alice"], True)  # another room
+
+
+async def test_only_the_last_tab_leaving_takes_the_user_offline(store):
+    await store.enter(5, 1, "alice", "tab-1")
+    await store.enter(5, 1, "alice", "tab-2")
+    await store.enter(5, 2, "bob", "tab-b")
+    assert await store.leave(5, 1, "alice", "tab-1") is False
+    assert await store.online(5) == ["alice", "bob"]
+    assert await store.leave(5, 1, "alice", "tab-2") is True
+    assert await store.online(5) == ["bob"]
+    assert await store.leave(5, 1, "alice", "tab-2") is False  # already gone
+    assert await store.leave(7, 3, "carol", "never") is False  # never there
+
+
+async def test_a_user_id_that_prefixes_another_is_not_confused_with_it(store):
+    await store.enter(5, 12, "al", "tab")
+    assert await store.enter(5, 1, "al", "tab") == (["al"], True)  # user 1, not user 12
+    assert await store.leave(5, 1, "al", "tab") is True
+
+
+async def test_expired_entries_count_as_gone(store, settings):
+    settings.CHAT_PRESENCE_TTL = -1  # every entry written now is already expired
+    await store.enter(5, 1, "alice", "tab-1")
+    settings.CHAT_PRESENCE_TTL = 90
+    assert await store.enter(5, 1, "alice", "tab-2") == (["alice"], True)
+    settings.CHAT_PRESENCE_TTL = -1
+    await store.enter(5, 2, "bob", "tab-b")  # bob's entry is dead on arrival
+    settings.CHAT_PRESENCE_TTL = 90
+    assert await store.leave(5, 2, "bob", "tab-b") is False  # he was not online
