@@ -163,17 +163,22 @@ def _brings_credential(scope) -> bool:
     return bool(parse_qs(scope.get("query_string", b"").decode("latin-1")).get("ticket"))
 
 
-class SessionUserMiddleware(AuthMiddleware):
-    """Channels' AuthMiddleware, which reads the session's user in Channels' one shared
-    sync thread (every socket of the process queues there), skipped for a socket that
-    brings a token or a ticket: that user is never the session's (see above)."""
+class CredentialRouter:
+    """A socket that brings a token or a ticket never uses the cookie, so it skips
+    Channels' cookie, session and session-user middleware: their lookups (the session
+    user is read in Channels' one shared sync thread, where every socket of the process
+    queues), the scope copy each keeps for the socket's life, and the session
+    middleware's wrapper around every frame sent. A cookie socket goes through them."""
 
-    async def resolve_scope(self, scope):
+    def __init__(self, app):
+        self.with_credential = CredentialMiddleware(app)
+        self.with_cookie = CookieMiddleware(SessionMiddleware(AuthMiddleware(self.with_credential)))
+
+    async def __call__(self, scope, receive, send):
         if _brings_credential(scope):
-            scope["user"]._wrapped = AnonymousUser()  # CredentialMiddleware sets the user
-            return
-        await super().resolve_scope(scope)
+            return await self.with_credential(scope, receive, send)
+        return await self.with_cookie(scope, receive, send)
 
 
 def ChatAuthStack(app):  # noqa: N802 - reads like Channels' AuthMiddlewareStack
-    return CookieMiddleware(SessionMiddleware(SessionUserMiddleware(CredentialMiddleware(app))))
+    return CredentialRouter(app)

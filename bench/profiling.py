@@ -14,11 +14,16 @@ def profile_path(run_id: str, case_name: str, worker: int) -> Path:
     return RESULTS_DIR / f"profile-{run_id}-{safe}-worker{worker}.txt"
 
 
-def start_profiler(py_spy: str, pid: int, output: Path) -> subprocess.Popen[bytes]:
-    """py-spy sampling one worker (all threads) until stopped, in collapsed-stack form."""
+def start_profiler(
+    py_spy: str, pid: int, output: Path, *, gil: bool = False
+) -> subprocess.Popen[bytes]:
+    """py-spy sampling one worker (all threads) until stopped, in collapsed-stack form.
+    `gil`: only the thread holding the GIL, so the samples are Python's CPU time rather
+    than threads waiting on the database or Redis."""
     output.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(
         [py_spy, "record", "--nonblocking", "--format", "raw", "--rate", "200"]
+        + (["--gil"] if gil else [])
         + ["--output", str(output), "--pid", str(pid)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

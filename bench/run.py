@@ -242,6 +242,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="PATH",
         help="py-spy binary: profile every worker while sending (bench/results/profile-*)",
     )
+    parser.add_argument(
+        "--py-spy-gil",
+        action="store_true",
+        help="with --py-spy: sample only the thread holding the GIL (CPU, not waiting)",
+    )
     args = parser.parse_args(argv)
     args.extra_env = env_pairs(parser, args.env)
     args.suite_list = [v.strip() for v in args.suite.split(",") if v.strip()]

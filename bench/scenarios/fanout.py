@@ -109,7 +109,12 @@ def measure(ctx: Context, case: Case) -> dict[str, Any]:
                     keys_at_start[:] = redis_keys_per_server(ctx.redis_url, prefix)
                 if args.py_spy and phase == "sending":
                     profilers.extend(
-                        start_profiler(args.py_spy, pid, profile_path(ctx.run_id, case.name, i))
+                        start_profiler(
+                            args.py_spy,
+                            pid,
+                            profile_path(ctx.run_id, case.name, i),
+                            gil=args.py_spy_gil,
+                        )
                         for i, pid in enumerate(pids)
                     )
                 elif phase == "drained":

@@ -183,7 +183,12 @@ def measure(ctx: Context, app: str) -> dict[str, Any]:
 
             def profile() -> Callable[[], None]:
                 profilers = [
-                    start_profiler(args.py_spy, pid, profile_path(ctx.run_id, f"idle-{app}", i))
+                    start_profiler(
+                        args.py_spy,
+                        pid,
+                        profile_path(ctx.run_id, f"idle-{app}", i),
+                        gil=args.py_spy_gil,
+                    )
                     for i, pid in enumerate(pids)
                 ]
                 time.sleep(1.0)  # py-spy attaches

@@ -186,6 +186,7 @@ def run_project(ctx: Context) -> dict[str, Any]:
                             args.py_spy,
                             w.process.pid,
                             profile_path(ctx.run_id, f"longpoll-wake-{tag}", i),
+                            gil=args.py_spy_gil,
                         )
                         for i, w in enumerate(stack.workers)
                     )

@@ -29,7 +29,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from accounts import services as account_services
 from rooms import access, moderation, services, threads, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
-from rooms.realtime import cleanup, commands, events, frames, presence
+from rooms.realtime import cleanup, commands, events, frames, heartbeats, presence
 from rooms.realtime.db_gate import in_thread
 from rooms.realtime.gone import CLIENT_GONE
 from rooms.realtime.send_queue import Pending, SendQueue
@@ -86,7 +86,6 @@ def _post_many(user, room_id: int, frames: list[dict[str, Any]]) -> list[service
 
 class ChatConsumer(AsyncWebsocketConsumer):
     user: Any = None
-    heartbeat_task: asyncio.Task | None = None
     on_site = False  # registered in site presence (counts against the per-user cap)
     cleaned_up = False
 
@@ -173,7 +172,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(
                 events.credential_group(credential), self.channel_name
             )
-        self.heartbeat_task = asyncio.create_task(self._heartbeat())
+        heartbeats.start(self)
         cleanup.ensure_background_loop()
 
     async def disconnect(self, code: int) -> None:
@@ -189,8 +188,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.cleaned_up:
             return
         self.cleaned_up = True
-        if self.heartbeat_task is not None:
-            self.heartbeat_task.cancel()
+        heartbeats.stop(self)
         if self.user is None or not self.user.is_authenticated or not self.on_site:
             return
         # What the client sent before it closed is still stored (and broadcast).
@@ -448,19 +446,18 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await follow.close()
         await presence.room_leave(room_id, self.user.pk, self.user.username, self.channel_name)
 
-    async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(presence.heartbeat_seconds())
-            try:
-                await self._refresh_groups()
-            except Exception:
-                log.warning("socket id=%s group refresh failed", self.socket_id, exc_info=True)
-            try:
-                await presence.heartbeat(
-                    list(self.follows), self.user.pk, self.user.username, self.channel_name
-                )
-            except Exception:
-                log.warning("socket id=%s presence heartbeat failed", self.socket_id, exc_info=True)
+    async def beat(self) -> None:
+        """Once per heartbeat period (rooms.realtime.heartbeats): groups and presence."""
+        try:
+            await self._refresh_groups()
+        except Exception:
+            log.warning("socket id=%s group refresh failed", self.socket_id, exc_info=True)
+        try:
+            await presence.heartbeat(
+                list(self.follows), self.user.pk, self.user.username, self.channel_name
+            )
+        except Exception:
+            log.warning("socket id=%s presence heartbeat failed", self.socket_id, exc_info=True)
 
     async def _refresh_groups(self) -> None:
         """Add this socket to its groups again: group entries expire after

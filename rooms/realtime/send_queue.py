@@ -68,14 +68,16 @@ Handle = Callable[[list[Pending]], Awaitable[None]]
 class SendQueue:
     def __init__(self, handle: Handle) -> None:
         self.handle = handle
-        self.items: deque[Pending] = deque()
-        self.task: asyncio.Task | None = None
+        # Made by the first send: most sockets never send, and an empty deque holds a
+        # block of 64 slots (every idle socket of a process has one of these queues).
+        self.items: deque[Pending] | None = None
+        self.task: asyncio.Task | None = None  # running while items wait; None: idle
         self.broadcasting: asyncio.Task | None = None  # the newest batch's broadcasts
-        self.idle = asyncio.Event()
-        self.idle.set()
 
     def put(self, item: Pending) -> None:
         """Queue a send; RateLimitedError (nothing queued) when the queue is full."""
+        if self.items is None:
+            self.items = deque()
         if len(self.items) >= settings.CHAT_SEND_QUEUE:
             raise RateLimitedError(
                 1,
@@ -83,13 +85,13 @@ class SendQueue:
                 "this one was not. Send it again shortly.",
             )
         self.items.append(item)
-        self.idle.clear()
         if self.task is None:
             self.task = asyncio.create_task(self._run())
 
     async def drained(self) -> None:
         """Return once every send queued so far has been handled and broadcast."""
-        await self.idle.wait()
+        while self.task is not None:  # a send queued meanwhile keeps it (or a new one) going
+            await asyncio.wait([self.task])
         await self.broadcasts_sent()
 
     def broadcast(self, box: events.Outbox) -> None:
@@ -104,6 +106,7 @@ class SendQueue:
         self.broadcasting = asyncio.create_task(after_previous())
 
     def _take(self) -> list[Pending]:
+        assert self.items
         first = self.items.popleft()
         batch = [first]
         if first.is_command:
@@ -123,7 +126,6 @@ class SendQueue:
                 await self.handle(self._take())
         finally:
             self.task = None
-            self.idle.set()
 
     async def broadcasts_sent(self) -> None:
         """Return once the broadcasts of every batch stored so far are sent (a command
@@ -135,4 +137,5 @@ class SendQueue:
         """The socket is gone: forget the sends not yet taken (never answered, so the
         client sends them again). A batch already in the database is left to finish,
         broadcasts included: its messages may be committed already."""
-        self.items.clear()
+        if self.items is not None:
+            self.items.clear()

@@ -20,7 +20,7 @@ from rooms import access, guests, input_checks, selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.file_text import with_files
 from rooms.models import Room
-from rooms.realtime import commands, events, presence
+from rooms.realtime import commands, events, heartbeats, presence
 from rooms.realtime.db_gate import in_thread
 from rooms.realtime.gateway.protocol import (
     TOO_LONG,
@@ -169,10 +169,10 @@ class GatewayClient:
             if refused:
                 reason = refused
                 return
+            heartbeats.start(self)
             workers = [
                 asyncio.create_task(self._hear_room()),
                 asyncio.create_task(self._read_messages(lines)),
-                asyncio.create_task(self._heartbeat()),
             ]
             if self.comings is not None:
                 workers.append(asyncio.create_task(self.comings.announce(self._send)))
@@ -191,6 +191,7 @@ class GatewayClient:
             with contextlib.suppress(ClientGone):
                 self._error("unavailable", "The server had a problem; try again shortly.")
         finally:
+            heartbeats.stop(self)
             for task in workers:
                 task.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
@@ -558,24 +559,20 @@ class GatewayClient:
         "chat.close": on_close,
     }
 
-    async def _heartbeat(self) -> None:
-        """Keep this connection's presence alive past the TTL and prune the dead, as a
-        socket's heartbeat does."""
-        while True:
-            await asyncio.sleep(presence.heartbeat_seconds())
-            try:
-                # Group entries expire (CHANNEL_GROUP_EXPIRY) and a restarted Redis has
-                # forgotten them: add them again, as a socket's heartbeat does.
-                for group in list(self.groups):
-                    await self.gateway.layer.group_add(group, self.channel)
-            except Exception:
-                log.warning("gateway: group refresh failed", exc_info=True)
-            try:
-                await presence.heartbeat(
-                    [self.room.pk], self.user.pk, self.user.username, self.channel
-                )
-            except Exception:
-                log.warning("gateway: presence heartbeat failed", exc_info=True)
+    async def beat(self) -> None:
+        """Once per heartbeat period (rooms.realtime.heartbeats): keep this connection's
+        presence alive past the TTL and prune the dead, as a socket's beat does."""
+        try:
+            # Group entries expire (CHANNEL_GROUP_EXPIRY) and a restarted Redis has
+            # forgotten them: add them again, as a socket's beat does.
+            for group in list(self.groups):
+                await self.gateway.layer.group_add(group, self.channel)
+        except Exception:
+            log.warning("gateway: group refresh failed", exc_info=True)
+        try:
+            await presence.heartbeat([self.room.pk], self.user.pk, self.user.username, self.channel)
+        except Exception:
+            log.warning("gateway: presence heartbeat failed", exc_info=True)
 
     # --- to the client -----------------------------------------------------------------
 
