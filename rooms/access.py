@@ -74,9 +74,7 @@ def room_and_membership(*, user: User, room_id: int) -> tuple[Room, Membership |
     member: the membership with its room (a member is not banned: a ban ends the
     membership); otherwise room_get_visible's."""
     _refuse_impossible_id(room_id)
-    membership = (
-        Membership.objects.select_related("room").filter(room_id=room_id, user=user.pk).first()
-    )
+    membership = selectors.membership_with_room(room_id=room_id, user_id=user.pk)
     if membership is None:
         return room_get_visible(user=user, room_id=room_id), None
     room = membership.room

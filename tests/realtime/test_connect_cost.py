@@ -8,6 +8,7 @@ budget; a new statement on this path costs every socket of a reconnect storm."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -48,11 +49,15 @@ def _writes(sql: list[str]) -> list[str]:
 
 
 def _kinds(sql: list[str]) -> list[str]:
-    """Each statement as "SELECT rooms_room" or "UPDATE accounts_apitoken"."""
+    """Each statement as "UPDATE accounts_apitoken" or, naming every table a SELECT
+    reads, "SELECT rooms_room+rooms_membership"."""
     out = []
     for statement in sql:
         verb, rest = statement.split(None, 1)
-        table = rest.split('"', 2)[1]  # a SELECT's first column names its table
+        if verb.upper() == "SELECT":
+            table = "+".join(re.findall(r'(?:FROM|JOIN) "([^"]+)"', rest))
+        else:
+            table = rest.split('"', 2)[1]
         out.append(f"{verb.upper()} {table}")
     return out
 
@@ -82,9 +87,9 @@ async def test_a_members_connect_and_join_of_an_empty_room(statements, bob, room
     kinds = _kinds(statements["sql"])
     assert kinds == [
         "INSERT accounts_apitoken",  # the test's token
-        "SELECT accounts_apitoken",  # token and user, one query
+        "SELECT accounts_user+accounts_apitoken",  # user and token, one query
         "UPDATE accounts_apitoken",  # last_used, at most once a minute
-        "SELECT rooms_membership",  # with its room (a member is not banned)
+        "SELECT rooms_room+rooms_membership",  # the membership with its room (no ban)
         "SELECT rooms_room",  # settle: anything committed since (the last seq)
     ], kinds
     await communicator.disconnect()

@@ -13,7 +13,9 @@ from rooms.realtime import presence
 def store(layer):
     presence._stores.clear()  # the store for this test's REDIS_URL (or memory)
     chosen = presence.store()
-    assert type(chosen) is {"memory": presence.MemoryPresence, "redis": presence.RedisPresence}[layer]
+    assert (
+        type(chosen) is {"memory": presence.MemoryPresence, "redis": presence.RedisPresence}[layer]
+    )
     yield chosen
     presence._stores.clear()
 
