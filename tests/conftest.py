@@ -19,7 +19,7 @@ from accounts import ratelimit
 from accounts import services as account_services
 from chatsite.asgi import application
 from rooms import services as room_services
-from rooms.realtime import presence
+from rooms.realtime import presence, tails
 from tests.factories import RoomFactory, UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -75,7 +75,10 @@ def _uploads_outside_the_checkout(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings, _uploads_outside_the_checkout):
+def _fast_and_isolated(settings, monkeypatch, _uploads_outside_the_checkout):
+    # No re-announced tails: tests that count events see only what they caused
+    # (tests/realtime/test_tails.py turns them on; the live workers run them as shipped).
+    monkeypatch.setattr(tails, "TAIL_DELAYS", ())
     settings.MEDIA_ROOT = _uploads_outside_the_checkout
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CHAT_CLEANUP_LOOP = False  # tests call rooms.realtime.cleanup directly

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from rooms import wire
 from rooms.models import Message
-from rooms.realtime import checkpoints
+from rooms.realtime import checkpoints, tails
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,8 @@ class Outbox:
                 await layer.group_send(group, event)
             except Exception:
                 log.exception("group_send to %s failed", group)
+            if event["type"] == "chat.message":
+                tails.broadcast_sent(group, event)  # a burst's end is announced again
 
 
 _outbox: ContextVar[Outbox | None] = ContextVar("chat_outbox", default=None)

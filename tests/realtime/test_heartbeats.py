@@ -23,9 +23,11 @@ class Conn:
         self.beats = 0
         self.finished = 0
         self.hold = hold
+        self.started = asyncio.Event()
 
     async def beat(self) -> None:
         self.beats += 1
+        self.started.set()
         if self.hold is not None:
             await self.hold.wait()
         self.finished += 1
@@ -55,8 +57,7 @@ async def test_stop_cancels_a_running_beat_and_spares_the_others(fast):
     stuck, other = Conn(hold), Conn(hold)
     heartbeats.start(stuck)
     heartbeats.start(other)
-    while not stuck.beats:
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(stuck.started.wait(), 2)
     heartbeats.stop(stuck)  # mid-beat: cancelled, never finishes
     hold.set()
     await asyncio.sleep(0.3)
