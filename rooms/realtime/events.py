@@ -68,16 +68,24 @@ class Outbox:
         await checkpoints.reached(
             "events.committed", types=[event["type"] for _, event in self.pending]
         )
-        layer = get_channel_layer()
         pending, self.pending = self.pending, []
         for group, event in pending:
             _check_sendable(group)
             try:
-                await layer.group_send(group, event)
+                await _broadcast(group, event)
             except Exception:
                 log.exception("group_send to %s failed", group)
-            if event["type"] == "chat.message":
-                tails.broadcast_sent(group, event)  # a burst's end is announced again
+
+
+async def _broadcast(group: str, event: dict[str, Any]) -> None:
+    """Send a committed change. A message is announced again once its room goes quiet
+    (rooms.realtime.tails), even when this send failed: the re-announcement is what
+    repairs a burst's end that nobody heard."""
+    try:
+        await get_channel_layer().group_send(group, event)
+    finally:
+        if event["type"] == "chat.message":
+            tails.broadcast_sent(group, event)
 
 
 _outbox: ContextVar[Outbox | None] = ContextVar("chat_outbox", default=None)
@@ -122,7 +130,9 @@ def _send_now(group: str, event: dict[str, Any]) -> None:
         return
     _check_sendable(group)
     try:
-        async_to_sync(layer.group_send)(group, event)
+        # Under the ASGI server this runs on the server's event loop (a request's
+        # thread hands it over), so its tail is re-announced like a socket's post.
+        async_to_sync(_broadcast)(group, event)
     except Exception:
         # The change is committed; readers repair gaps from the database (see
         # rooms.realtime.stream), so a failed broadcast delays delivery but loses nothing.

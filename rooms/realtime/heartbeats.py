@@ -6,9 +6,10 @@ presence and, later, out of its groups. A sleeping task per socket did that, and
 about a kilobyte per idle socket (the task, its coroutine, its timer). Here each socket
 is one entry, "beat again at", in a dict, and one task per event loop beats those that
 are due, each at its own time, so the beats stay spread over the period as the
-connections' start times are. A beat that fails is logged; one that hangs holds up
-the next round (each round's beats run together, as tasks). stop() cancels a running
-beat, as cancelling the socket's own task did: a closing socket's last beat must not
+connections' start times are. A beat that fails is logged; one still running after
+half a period (Redis stalled) is cancelled and logged, so it holds up the next round by
+at most that long (each round's beats run together, as tasks); it beats again at its
+next time. stop() cancels a running beat, as cancelling the socket's own task did: a closing socket's last beat must not
 register it again after it has left.
 """
 
@@ -47,14 +48,25 @@ class _Beats:
                 for conn in ready:
                     self.due[conn] = now + presence.heartbeat_seconds()
                 if ready:
-                    self.running = {conn: loop.create_task(conn.beat()) for conn in ready}
-                    await asyncio.wait(self.running.values())
-                    for task in self.running.values():
-                        if not task.cancelled() and task.exception() is not None:
-                            log.warning("heartbeat failed", exc_info=task.exception())
-                    self.running = {}
+                    await self._round(ready)
         finally:
             self.task = None
+
+    async def _round(self, ready: list[Beating]) -> None:
+        limit = presence.heartbeat_seconds() / 2
+        self.running = {conn: asyncio.create_task(conn.beat()) for conn in ready}
+        try:
+            _, hung = await asyncio.wait(self.running.values(), timeout=limit)
+            for task in hung:
+                task.cancel()
+            if hung:
+                log.warning("%d heartbeats still running after %.3g s: cancelled", len(hung), limit)
+                await asyncio.wait(hung)
+            for task in self.running.values():
+                if not task.cancelled() and task.exception() is not None:
+                    log.warning("heartbeat failed", exc_info=task.exception())
+        finally:
+            self.running = {}
 
 
 _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Beats] = weakref.WeakKeyDictionary()

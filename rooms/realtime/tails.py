@@ -12,9 +12,13 @@ So the process that broadcast a room's newest message sends that same `chat.mess
 event again TAIL_DELAYS after its last broadcast to the room (each new message starts
 the delays again). A follow that has it drops it by seq, as every door does (old
 releases included, so this needs no new event type); a follow behind it reads what it
-missed from the database first, then hands it over: in order, once. Only the broadcasts
-sent from an event loop's Outbox (sockets and the gateway, where overload happens) are
-followed up; an event loop's timers live as long as the loop.
+missed from the database first, then hands it over: in order, once.
+
+Every broadcast of a message goes through rooms.realtime.events, which calls
+`broadcast_sent` on the event loop that sent it: a socket's or the gateway's loop, or,
+for a post over HTTP, the server's loop that the request's thread handed the send to.
+A send from outside any server (a management command) runs on a loop made for that one
+call; closing it cancels the pending re-announcement, which then never happens.
 """
 
 from __future__ import annotations

@@ -7,10 +7,20 @@ more. On the in-memory layer and real Redis."""
 from __future__ import annotations
 
 import pytest
+from asgiref.sync import ThreadSensitiveContext
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.test import AsyncClient
 
 from rooms.realtime import tails
-from tests.conftest import BACKGROUND_FRAMES, connect, join, nothing_more, receive_type
+from tests.conftest import (
+    BACKGROUND_FRAMES,
+    connect,
+    join,
+    nothing_more,
+    receive_type,
+    token_for,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,3 +91,25 @@ async def _nothing_but_background(socket) -> bool:
         frame = await socket.receive_json_from()
         assert frame["type"] in BACKGROUND_FRAMES, frame
     return True
+
+
+async def test_a_dropped_message_posted_over_http_arrives(dropping, room, alice, bob):
+    """A post over the HTTP API is broadcast from the request's thread, on the server's
+    event loop: its tail is announced again like a socket's."""
+    drop, dropped = dropping
+    a = await connect(alice)
+    await join(a, room.pk)
+    token = await database_sync_to_async(token_for)(bob)
+    drop.update({1})
+    async with ThreadSensitiveContext():  # as Django's ASGI handler serves a request
+        response = await AsyncClient().post(
+            f"/api/rooms/{room.pk}/messages",
+            {"body": "over http"},
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 201
+    assert dropped == [1]
+    assert await _seqs(a, 1) == [1]
+    assert await _nothing_but_background(a)
+    await a.disconnect()
