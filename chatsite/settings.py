@@ -264,7 +264,8 @@ if REDIS_URL:
     else:
         CHANNEL_LAYERS = {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                # channels-redis's core layer, a group join in one round trip.
+                "BACKEND": "chatsite.channel_layer.RedisChannelLayer",
                 "CONFIG": {
                     "hosts": REDIS_HOSTS,
                     "group_expiry": CHANNEL_GROUP_EXPIRY,

@@ -131,7 +131,7 @@ def redis_layer(settings, redis_url):
     settings.CHAT_REDIS_PREFIX = prefix
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "chatsite.channel_layer.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [{"address": redis_url, "max_connections": 2000, "socket_timeout": None}],
                 "group_expiry": site_settings.CHANNEL_GROUP_EXPIRY,

@@ -27,6 +27,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from accounts import services as account_services
+from chatsite.channel_layer import group_add_many
 from rooms import access, moderation, services, threads, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.realtime import cleanup, commands, events, frames, heartbeats, presence
@@ -165,13 +166,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             await self.close(code=4429)
             return
-        await self.channel_layer.group_add(events.user_group(self.user.pk), self.channel_name)
-        credential = self.scope.get("chat_credential")
-        if credential:
-            # Logging out, or revoking the token, closes this socket (4401).
-            await self.channel_layer.group_add(
-                events.credential_group(credential), self.channel_name
-            )
+        # Its user's group, and its credential's: logging out, or revoking the token,
+        # closes this socket (4401).
+        await group_add_many(self.channel_layer, self._own_groups(), self.channel_name)
         heartbeats.start(self)
         cleanup.ensure_background_loop()
 
@@ -195,10 +192,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._quietly(self.sends.drained(), "storing the sends still waiting")
         for room_id in list(self.follows):
             await self._quietly(self._unsubscribe(room_id), f"leaving room {room_id}")
-        groups = [events.user_group(self.user.pk)]
-        if self.scope.get("chat_credential"):
-            groups.append(events.credential_group(self.scope["chat_credential"]))
-        for group in groups:
+        for group in self._own_groups():
             await self._quietly(self.channel_layer.group_discard(group, self.channel_name), group)
         await self._quietly(self._leave_site(), "leaving the site")
 
@@ -459,17 +453,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except Exception:
             log.warning("socket id=%s presence heartbeat failed", self.socket_id, exc_info=True)
 
+    def _own_groups(self) -> list[str]:
+        """The groups of the socket itself (not of its rooms)."""
+        groups = [events.user_group(self.user.pk)]
+        if self.scope.get("chat_credential"):
+            groups.append(events.credential_group(self.scope["chat_credential"]))
+        return groups
+
     async def _refresh_groups(self) -> None:
-        """Add this socket to its groups again: group entries expire after
-        CHANNEL_GROUP_EXPIRY (so a dead process's channels drop out), and a restarted
-        Redis has forgotten them all."""
+        """Add this socket to its groups again, in one round trip: group entries expire
+        after CHANNEL_GROUP_EXPIRY (so a dead process's channels drop out), and a
+        restarted Redis has forgotten them all."""
         layer, channel = self.channel_layer, self.channel_name
-        await layer.group_add(events.user_group(self.user.pk), channel)
-        credential = self.scope.get("chat_credential")
-        if credential:
-            await layer.group_add(events.credential_group(credential), channel)
-        for room_id in list(self.follows):
-            await layer.group_add(events.room_group(room_id), channel)
+        rooms = list(self.follows)
+        groups = self._own_groups() + [events.room_group(room_id) for room_id in rooms]
+        await group_add_many(layer, groups, channel)
+        for room_id in rooms:
             if room_id not in self.follows:  # left meanwhile: undo, as the leave did
                 await layer.group_discard(events.room_group(room_id), channel)
 

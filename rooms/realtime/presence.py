@@ -54,6 +54,9 @@ class PresenceStore(Protocol):
     async def sockets_of(self, room_id: int, user_id: int) -> int: ...
     async def prune(self, room_id: int) -> int: ...
     async def claim(self, user_id: int, channel: str, cap: int) -> bool: ...
+    async def claim_and_add(
+        self, room_id: int, user_id: int, username: str, channel: str, cap: int
+    ) -> bool: ...
     async def release(self, user_id: int, channel: str) -> None: ...
 
 
@@ -71,6 +74,14 @@ class MemoryPresence:
             return False
         slots[channel] = now + ttl()
         self.slots[user_id] = slots
+        return True
+
+    async def claim_and_add(
+        self, room_id: int, user_id: int, username: str, channel: str, cap: int
+    ) -> bool:
+        if not await self.claim(user_id, channel, cap):
+            return False
+        await self.add(room_id, user_id, username, channel)
         return True
 
     async def release(self, user_id: int, channel: str) -> None:
@@ -168,11 +179,17 @@ class RedisPresence:
 
     # Count the user's live connections and add this one in one Redis step, so many
     # connects at once (on any number of processes) can never pass the cap together.
+    # With a second key (a room's set on the same server), a claim that succeeds also
+    # adds the entry ARGV[6] there: a connect in one round trip.
     _CLAIM = """
     redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
     if redis.call('ZSCORE', KEYS[1], ARGV[3]) or redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[4]) then
       redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
       redis.call('EXPIRE', KEYS[1], ARGV[5])
+      if #KEYS > 1 then
+        redis.call('ZADD', KEYS[2], ARGV[2], ARGV[6])
+        redis.call('EXPIRE', KEYS[2], ARGV[5])
+      end
       return 1
     end
     return 0
@@ -183,6 +200,32 @@ class RedisPresence:
         key = self._slots_key(user_id)
         claimed = await self._client(key).eval(
             self._CLAIM, 1, key, now, now + ttl(), channel, cap, ttl() * 2
+        )
+        return bool(claimed)
+
+    async def claim_and_add(
+        self, room_id: int, user_id: int, username: str, channel: str, cap: int
+    ) -> bool:
+        """claim(), then add() on success; one script when both keys share a server."""
+        key, room_key = self._slots_key(user_id), self._key(room_id)
+        count = len(self.urls)
+        if redis_shards.index_for(key, count) != redis_shards.index_for(room_key, count):
+            if not await self.claim(user_id, channel, cap):
+                return False
+            await self.add(room_id, user_id, username, channel)
+            return True
+        now = time.time()
+        claimed = await self._client(key).eval(
+            self._CLAIM,
+            2,
+            key,
+            room_key,
+            now,
+            now + ttl(),
+            channel,
+            cap,
+            ttl() * 2,
+            _member(user_id, username, channel),
         )
         return bool(claimed)
 
@@ -328,10 +371,9 @@ async def site_enter(user_id: int, username: str, channel: str) -> bool:
     """Register a connection on the site, unless the user already has
     CHAT_SOCKETS_PER_USER open (then False, and nothing is registered). The count
     and the claim are one atomic step (one Redis script), whatever the concurrency."""
-    if not await store().claim(user_id, channel, settings.CHAT_SOCKETS_PER_USER):
-        return False
-    await store().add(SITE, user_id, username, channel)
-    return True
+    return await store().claim_and_add(
+        SITE, user_id, username, channel, settings.CHAT_SOCKETS_PER_USER
+    )
 
 
 async def site_leave(user_id: int, username: str, channel: str) -> bool:

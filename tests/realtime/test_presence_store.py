@@ -55,3 +55,46 @@ async def test_expired_entries_count_as_gone(store, settings):
     await store.enter(5, 2, "bob", "tab-b")  # bob's entry is dead on arrival
     settings.CHAT_PRESENCE_TTL = 90
     assert await store.leave(5, 2, "bob", "tab-b") is False  # he was not online
+
+
+async def test_a_connect_claims_a_slot_and_registers_on_the_site_in_one_step(store):
+    for tab in ("tab-1", "tab-2"):
+        assert await store.claim_and_add(presence.SITE, 1, "alice", tab, 2) is True
+    assert await store.claim_and_add(presence.SITE, 1, "alice", "tab-3", 2) is False  # cap
+    assert await store.sockets_of(presence.SITE, 1) == 2  # the refused tab is not listed
+    assert await store.claim_and_add(presence.SITE, 1, "alice", "tab-2", 2) is True  # again
+    await store.release(1, "tab-1")
+    assert await store.claim_and_add(presence.SITE, 1, "alice", "tab-3", 2) is True
+    assert await store.online(presence.SITE) == ["alice"]
+
+
+@pytest.mark.redis
+async def test_a_connect_on_two_servers_claims_and_registers_wherever_the_keys_are(
+    settings, redis_url
+):
+    """Two Redis servers (two databases here): the slots and the site's set may be on
+    different ones; a connect is then two steps, with the same answers."""
+    import uuid
+
+    from chatsite import redis_shards
+
+    settings.CHAT_REDIS_PREFIX = f"chattest{uuid.uuid4().hex[:10]}"
+    settings.REDIS_URL = f"{redis_url},{redis_url.rsplit('/', 1)[0]}/14"
+    presence._stores.clear()
+    try:
+        store = presence.store()
+        site = redis_shards.index_for(store._key(presence.SITE), 2)
+        apart = next(
+            u for u in range(1, 50) if redis_shards.index_for(store._slots_key(u), 2) != site
+        )
+        together = next(
+            u for u in range(1, 50) if redis_shards.index_for(store._slots_key(u), 2) == site
+        )
+        for user_id in (apart, together):
+            name = f"user{user_id}"
+            assert await store.claim_and_add(presence.SITE, user_id, name, "tab-1", 1) is True
+            assert await store.claim_and_add(presence.SITE, user_id, name, "tab-2", 1) is False
+            assert await store.sockets_of(presence.SITE, user_id) == 1
+        assert await store.online(presence.SITE) == sorted([f"user{apart}", f"user{together}"])
+    finally:
+        presence._stores.clear()

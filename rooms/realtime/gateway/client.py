@@ -16,6 +16,7 @@ from accounts import services as account_services
 from accounts.models import User
 from chatclient.comings import Comings
 from chatclient.terminal import terminal_safe
+from chatsite.channel_layer import group_add_many
 from rooms import access, guests, input_checks, selectors, services, wire
 from rooms.errors import ChatError, InvalidInput, RateLimitedError
 from rooms.file_text import with_files
@@ -289,10 +290,11 @@ class GatewayClient:
         return await _guest_enter(fields["name"], room_id, online)
 
     async def _join(self, fields: dict[str, Any]) -> None:
-        await self._subscribe(events.user_group(self.user.pk))
+        groups = [events.user_group(self.user.pk)]
         credential = getattr(self.user, "chat_credential", None)
         if credential:  # revoking the token ends this connection
-            await self._subscribe(events.credential_group(credential))
+            groups.append(events.credential_group(credential))
+        await self._subscribe(groups)
         room_id = await _resolve_room(fields["room"])
         # The room stream subscribes before it reads, keeps the cursor and repairs
         # gaps: the same rules as the socket's (rooms.realtime.stream).
@@ -339,9 +341,9 @@ class GatewayClient:
         else:
             await self._replay(line, raw=raw)
 
-    async def _subscribe(self, group: str) -> None:
-        await self.gateway.layer.group_add(group, self.channel)
-        self.groups.append(group)
+    async def _subscribe(self, groups: list[str]) -> None:
+        self.groups += groups  # first: a half-done add is undone when it leaves
+        await group_add_many(self.gateway.layer, groups, self.channel)
 
     async def _leave(self) -> None:
         """Unsubscribe and drop out of presence, as a closing socket does; safe on a
@@ -565,8 +567,7 @@ class GatewayClient:
         try:
             # Group entries expire (CHANNEL_GROUP_EXPIRY) and a restarted Redis has
             # forgotten them: add them again, as a socket's beat does.
-            for group in list(self.groups):
-                await self.gateway.layer.group_add(group, self.channel)
+            await group_add_many(self.gateway.layer, list(self.groups), self.channel)
         except Exception:
             log.warning("gateway: group refresh failed", exc_info=True)
         try:
