@@ -184,3 +184,23 @@ async def test_a_malformed_event_does_not_leave_the_polls_deaf(layer, room, alic
     message, _ = await post(room=room, author=alice, body="still heard")
     answer = await asyncio.wait_for(poll, 3)
     assert [m["seq"] for m in answer.json()["messages"]] == [message.seq]
+
+
+async def test_idle_groups_are_left_oldest_first_once_past_the_linger(layer, monkeypatch):
+    """Groups are left in the order they went idle, each LINGER after; one still within
+    it stops the scan (a thousand closing polls must not scan every idle group each)."""
+    monkeypatch.setattr(hub, "LINGER", 0.3)
+    current = hub.Hub()
+    first, second = await current.waiter(), await current.waiter()
+    await first.add("room.1")
+    await first.add("user.1")
+    await second.add("room.2")
+    first.close()  # room.1 and user.1 idle from now
+    assert list(current.idle_since) == ["room.1", "user.1"]
+    await asyncio.sleep(0.35)
+    second.close()  # room.2 idle from now; the other two are past the linger: left
+    assert list(current.idle_since) == ["room.2"]
+    assert set(current.subscribed) == {"room.2"}
+    await until(lambda: not current.leaving)
+    assert await channels_in("room.1") == 0 and await channels_in("room.2") == 1
+    current._retire_if_idle()
