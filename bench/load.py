@@ -320,6 +320,7 @@ async def run_load(
         if is_sender:
             senders[room_id] = socket
 
+    on_phase("connecting")
     connect_started = time.perf_counter()
     opening = []
     for room_index, room in enumerate(plan):

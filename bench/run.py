@@ -247,6 +247,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="with --py-spy: sample only the thread holding the GIL (CPU, not waiting)",
     )
+    parser.add_argument(
+        "--py-spy-phase",
+        choices=["sending", "connecting"],
+        default="sending",
+        help="with --py-spy, in fanout and bigroom: profile while sending (default) or "
+        "while the sockets connect and join",
+    )
     args = parser.parse_args(argv)
     args.extra_env = env_pairs(parser, args.env)
     args.suite_list = [v.strip() for v in args.suite.split(",") if v.strip()]

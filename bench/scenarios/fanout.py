@@ -107,7 +107,9 @@ def measure(ctx: Context, case: Case) -> dict[str, Any]:
                 marks[phase] = (busy, total, [process_cpu(pid) for pid in pids])
                 if phase == "sending":
                     keys_at_start[:] = redis_keys_per_server(ctx.redis_url, prefix)
-                if args.py_spy and phase == "sending":
+                if args.py_spy and phase == "sending" and profilers:
+                    stop_profilers(profilers)  # the connect phase's
+                elif args.py_spy and phase == getattr(args, "py_spy_phase", "sending"):
                     profilers.extend(
                         start_profiler(
                             args.py_spy,

@@ -266,7 +266,7 @@ def echo(
 
     def on_phase(phase: str) -> None:
         marks[phase] = (time.perf_counter(), process_cpu(pid))
-        if pollers is not None:
+        if pollers is not None and phase in ("sending", "drained"):
             pollers.send("start" if phase == "sending" else "stop")
 
     polls = None

@@ -36,11 +36,22 @@ def heartbeat_seconds() -> float:
 
 
 def _member(user_id: int, username: str, channel: str) -> str:
+    # A guest's name may hold "|" (rooms/guests.py); a user id and a channel name never
+    # do, so the name is whatever lies between the first "|" and the last.
     return f"{user_id}|{username}|{channel}"
 
 
+def _username(member: str) -> str:
+    return member[member.index("|") + 1 : member.rindex("|")]
+
+
 def _usernames(members: list[str]) -> list[str]:
-    return sorted({m.split("|", 2)[1] for m in members})
+    return sorted({_username(m) for m in members})
+
+
+def _split_names(text: str) -> list[str]:
+    """The names a script returns as one string, one per line (a name is one line)."""
+    return sorted(set(text.split("\n"))) if text else []
 
 
 class PresenceStore(Protocol):
@@ -244,9 +255,26 @@ class RedisPresence:
         key = self._key(room_id)
         await self._client(key).zrem(key, _member(user_id, username, channel))
 
+    # The distinct names of a list of entries, one per line: one string to parse, not
+    # one reply per socket (a 500-member room's join parsed 500 replies).
+    _NAMES = """
+    local function names(members)
+      local seen, out = {}, {}
+      for _, member in ipairs(members) do
+        local first = string.find(member, '|', 1, true)
+        local last = string.match(member, '^.*()|')
+        local name = string.sub(member, first + 1, last - 1)
+        if not seen[name] then seen[name] = true table.insert(out, name) end
+      end
+      return table.concat(out, '\\n')
+    end
+    """
+
     # A join in one round trip: the live entries, whether the user was among them
     # (any of their sockets: ARGV[4] is "user id|username|"), then this socket's entry.
-    _ENTER = """
+    _ENTER = (
+        _NAMES
+        + """
     local live = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf')
     local prefix = ARGV[4]
     local arrived = 1
@@ -256,8 +284,11 @@ class RedisPresence:
     redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
     redis.call('EXPIRE', KEYS[1], ARGV[5])
     table.insert(live, ARGV[3])
-    return {arrived, live}
+    return {arrived, names(live)}
     """
+    )
+
+    _ONLINE = _NAMES + "return names(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], '+inf'))"
 
     # A leave in one round trip: drop this socket's entry; 1 if it was live and the
     # user has no other live entry (they went offline in the room).
@@ -276,7 +307,7 @@ class RedisPresence:
         self, room_id: int, user_id: int, username: str, channel: str
     ) -> tuple[list[str], bool]:
         key, now = self._key(room_id), time.time()
-        arrived, live = await self._client(key).eval(
+        arrived, names = await self._client(key).eval(
             self._ENTER,
             1,
             key,
@@ -286,7 +317,7 @@ class RedisPresence:
             _member(user_id, username, ""),
             ttl() * 2,
         )
-        return _usernames(live), bool(arrived)
+        return _split_names(names), bool(arrived)
 
     async def leave(self, room_id: int, user_id: int, username: str, channel: str) -> bool:
         key = self._key(room_id)
@@ -305,7 +336,8 @@ class RedisPresence:
         return await self._client(key).zremrangebyscore(key, "-inf", time.time())
 
     async def online(self, room_id: int) -> list[str]:
-        return _usernames(await self._live(room_id))
+        key = self._key(room_id)
+        return _split_names(await self._client(key).eval(self._ONLINE, 1, key, time.time()))
 
     async def _live(self, room_id: int) -> list[str]:
         key = self._key(room_id)
@@ -334,9 +366,22 @@ def store() -> PresenceStore:
 
 # Presence frames are coalesced per room in each process: a burst of joins (a page
 # reload of many tabs, a server restart) sends one current list instead of one frame
-# per join to every socket, which grows with the square of the room's size.
+# per join to every socket, which grows with the square of the room's size. A big room's
+# lists are also spaced further apart, so that each process sends a room at most about
+# PRESENCE_DELIVERIES_PER_SECOND list deliveries a second (500 online: a list every 2 s)
+# whatever its size: filling a 500-member room otherwise sent each socket a list of up to
+# 500 names five times a second per process. A joining socket gets the list in `joined`.
 PRESENCE_COALESCE_SECONDS = 0.2
+PRESENCE_DELIVERIES_PER_SECOND = 250
+PRESENCE_MAX_SPACING = 2.0
 _presence_pending: dict[int, asyncio.Task] = {}
+_presence_quiet_until: dict[int, float] = {}  # room -> loop time of its next list, at the earliest
+
+
+def presence_spacing(online: int) -> float:
+    """Seconds between two lists of a room of `online` users from one process."""
+    spread = online / PRESENCE_DELIVERIES_PER_SECOND
+    return min(PRESENCE_MAX_SPACING, max(PRESENCE_COALESCE_SECONDS, spread))
 
 
 async def _announce(*, room_id: int) -> None:
@@ -346,16 +391,23 @@ async def _announce(*, room_id: int) -> None:
     pending = _presence_pending.get(room_id)
     if pending is not None and not pending.done() and pending.get_loop() is loop:
         return  # a broadcast is already on its way and will read the newest list
-    _presence_pending[room_id] = loop.create_task(_broadcast_presence(room_id))
+    delay = PRESENCE_COALESCE_SECONDS
+    quiet_until = _presence_quiet_until.pop(room_id, None)
+    if quiet_until is not None:
+        delay = max(delay, quiet_until - loop.time())
+    _presence_pending[room_id] = loop.create_task(_broadcast_presence(room_id, delay))
 
 
-async def _broadcast_presence(room_id: int) -> None:
-    await asyncio.sleep(PRESENCE_COALESCE_SECONDS)
+async def _broadcast_presence(room_id: int, delay: float) -> None:
+    await asyncio.sleep(delay)
     # Unregister before reading, so a change during the read schedules another send.
     _presence_pending.pop(room_id, None)
     try:
         read_at = time.time()
         online = await store().online(room_id)
+        spacing = presence_spacing(len(online))
+        if spacing > PRESENCE_COALESCE_SECONDS:
+            _presence_quiet_until[room_id] = asyncio.get_running_loop().time() + spacing
         text = wire.frame("presence", room=room_id, online=online)
         # Two processes' lists can cross on the way; `at` lets each socket keep the
         # newest reading and drop an older one that arrives late.

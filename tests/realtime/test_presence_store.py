@@ -98,3 +98,14 @@ async def test_a_connect_on_two_servers_claims_and_registers_wherever_the_keys_a
         assert await store.online(presence.SITE) == sorted([f"user{apart}", f"user{together}"])
     finally:
         presence._stores.clear()
+
+
+async def test_a_guest_name_holding_a_bar_is_listed_whole(store):
+    """Guest names may hold "|", the entries' separator (rooms/guests.py)."""
+    assert await store.enter(5, 9, "~a|b", "tab-1") == (["~a|b"], True)
+    assert await store.enter(5, 1, "alice", "tab-2") == (["alice", "~a|b"], True)
+    assert await store.enter(5, 9, "~a|b", "tab-3") == (["alice", "~a|b"], False)
+    assert await store.online(5) == ["alice", "~a|b"]
+    assert await store.leave(5, 9, "~a|b", "tab-1") is False
+    assert await store.leave(5, 9, "~a|b", "tab-3") is True
+    assert await store.online(5) == ["alice"]
