@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts import avatars, names
 from accounts.models import DO_NOT_DISTURB_FOREVER, ApiToken, Block, User, WebSocketTicket
+from chatsite import raw_rows
 from rooms.errors import InvalidInput
 from rooms.input_checks import refuse_control_characters
 from rooms.realtime import connections, events
@@ -143,25 +144,33 @@ def token_authenticate(*, secret: str) -> User | None:
     now = timezone.now()
     # Touch last_used at most once a minute: it is shown on the profile, not audited.
     stale_before = connection.ops.adapt_datetimefield_value(now - timedelta(minutes=1))
-    found = list(User.objects.raw(_token_user_sql(), [stale_before, _hash(secret)]))
-    if not found:
-        return None
-    user = found[0]
-    if user.chat_token_stale:
-        ApiToken.objects.filter(pk=user.chat_token_id).update(last_used=now)
-    user.chat_credential = f"token:{user.chat_token_id}"  # what its connections die with
+    user_fields = User._meta.concrete_fields
+    with connection.cursor() as cursor:
+        cursor.execute(_token_user_sql(user_fields), [stale_before, _hash(secret)])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        user = raw_rows.from_row(User, user_fields, row[:-2])
+        token_id, stale = row[-2], row[-1]
+        if stale:
+            q = connection.ops.quote_name
+            cursor.execute(
+                f"UPDATE {q(ApiToken._meta.db_table)} SET {q('last_used')} = %s WHERE {q('id')} = %s",
+                [connection.ops.adapt_datetimefield_value(now), token_id],
+            )
+    user.chat_credential = f"token:{token_id}"  # what its connections die with
     return user
 
 
-def _token_user_sql() -> str:
-    """The token's active user, with the token's id and whether its last_used is older
-    than the parameter. Raw SQL: every socket and API request with a token runs it, and
-    the ORM's compiler cost more than the round trip (about 1.7 vs 0.9 ms here)."""
+def _token_user_sql(user_fields) -> str:
+    """The token's active user, then the token's id and whether its last_used is older
+    than the parameter. Raw SQL (the last_used update too): every socket and API request
+    with a token runs it, and the ORM's compiler cost more than the round trip."""
     user = connection.ops.quote_name(User._meta.db_table)
     token = connection.ops.quote_name(ApiToken._meta.db_table)
     return (
-        f"SELECT u.*, t.id AS chat_token_id,"
-        f" (t.last_used IS NULL OR t.last_used < %s) AS chat_token_stale"
+        f"SELECT {', '.join(raw_rows.columns('u', user_fields))}, t.id,"
+        f" (t.last_used IS NULL OR t.last_used < %s)"
         f" FROM {user} u JOIN {token} t ON t.user_id = u.id"
         f" WHERE t.key_hash = %s AND u.is_active"
     )

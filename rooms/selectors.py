@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 
 from accounts.models import User
+from chatsite import raw_rows
 from rooms.errors import InvalidInput, MessageNotFound, RoomNotFound
 from rooms.models import (
     Membership,
@@ -298,9 +299,7 @@ def membership_with_room(*, room_id: int, user_id: int) -> Membership | None:
     values."""
     room_fields, member_fields = Room._meta.concrete_fields, Membership._meta.concrete_fields
     q = connection.ops.quote_name
-    columns = [f"r.{q(f.column)}" for f in room_fields] + [
-        f"m.{q(f.column)}" for f in member_fields
-    ]
+    columns = raw_rows.columns("r", room_fields) + raw_rows.columns("m", member_fields)
     sql = (
         f"SELECT {', '.join(columns)} FROM {q(Room._meta.db_table)} r"
         f" JOIN {q(Membership._meta.db_table)} m ON m.{q('room_id')} = r.{q('id')}"
@@ -311,19 +310,10 @@ def membership_with_room(*, room_id: int, user_id: int) -> Membership | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    room = _from_row(Room, room_fields, row[: len(room_fields)])
-    membership = _from_row(Membership, member_fields, row[len(room_fields) :])
+    room = raw_rows.from_row(Room, room_fields, row[: len(room_fields)])
+    membership = raw_rows.from_row(Membership, member_fields, row[len(room_fields) :])
     membership.room = room
     return membership
-
-
-def _from_row(model, fields, values):
-    """A model instance from raw column values, converted as a queryset converts them."""
-    compiler = connection.ops.compiler("SQLCompiler")(model.objects.none().query, connection, None)
-    table = model._meta.db_table
-    converters = compiler.get_converters([field.get_col(table) for field in fields])
-    (converted,) = compiler.apply_converters([list(values)], converters)
-    return model.from_db(connection.alias, [field.attname for field in fields], converted)
 
 
 def room_last_seq(*, room_id: int) -> int:
