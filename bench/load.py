@@ -42,6 +42,8 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+BIG_ROOM_QUIET = 2.5  # seconds: see LoadConfig.quiet
+
 
 @dataclass
 class LoadConfig:
@@ -56,6 +58,8 @@ class LoadConfig:
     open_timeout: float = 20.0
     # Before sending, also wait until nothing has arrived for this long (at most
     # `settle_max`): in a big room the join-time presence lists take a while to drain.
+    # BIG_ROOM_QUIET outlasts the gap between two of a big room's lists (up to 2 s,
+    # rooms.realtime.presence.PRESENCE_MAX_SPACING), so no list is still to come.
     quiet: float = 0.0
     settle_max: float = 30.0
     # The message mix (the rich scenario): every Nth send replies to the newest message

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.common import Context
+from bench.load import BIG_ROOM_QUIET
 from bench.scenarios.fanout import (
     COMPARISON_HEADER,
     OVERLOAD_ENV,
@@ -33,7 +34,7 @@ def run(ctx: Context) -> dict[str, Any]:
                 members=members,
                 workers=args.workers,
                 bulk_setup=True,
-                quiet=1.0,
+                quiet=BIG_ROOM_QUIET,
                 env=OVERLOAD_ENV,
                 family="bigroom",
             ),

@@ -154,7 +154,7 @@ def websocket_wake(
         stall=ctx.args.stall,
         body_size=ctx.args.body_size,
         connect_concurrency=50,
-        quiet=1.0,
+        quiet=load.BIG_ROOM_QUIET,
     )
     result = asyncio.run(load.run_load(target=app, urls=urls, plan=plan, config=config))
     data = {key: getattr(result, key) for key in WS_KEYS}
