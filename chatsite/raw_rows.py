@@ -5,12 +5,12 @@ its room on every join and every batch of posts) are raw SQL, because the ORM's 
 compiler cost more than the round trip. Their rows still go through Django's own
 converters for each field, so both databases give the values the ORM would. The
 converters are bound to a database connection, so they are looked up once per
-connection (each thread keeps its own) and model, not on every row.
+connection (each thread keeps its own) and model, not on every row, and kept on the
+connection itself: they go when it goes (a request's thread ends, and its connection).
 """
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -19,9 +19,7 @@ from django.db.models import Field, Model
 
 M = TypeVar("M", bound=Model)
 
-_converters: weakref.WeakKeyDictionary[Any, dict[tuple, tuple[Any, Any]]] = (
-    weakref.WeakKeyDictionary()
-)
+_CACHE = "_chat_raw_row_converters"  # the attribute on the connection
 
 
 def columns(alias: str, fields: Sequence[Field]) -> list[str]:
@@ -33,9 +31,10 @@ def columns(alias: str, fields: Sequence[Field]) -> list[str]:
 def from_row(model: type[M], fields: Sequence[Field], values: Sequence[Any]) -> M:
     """An instance of `model` from the raw values of `fields`, in that order."""
     connection = connections[DEFAULT_DB_ALIAS]
-    cache = _converters.get(connection)
+    cache: dict[tuple, tuple[Any, Any]] | None = getattr(connection, _CACHE, None)
     if cache is None:
-        cache = _converters[connection] = {}
+        cache = {}
+        setattr(connection, _CACHE, cache)
     names = tuple(field.attname for field in fields)
     found = cache.get((model, names))
     if found is None:

@@ -3,7 +3,9 @@ converters looked up once per connection (each thread has its own) and model."""
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 
 import pytest
 from django.db import connection, connections
@@ -31,17 +33,19 @@ def _same_as_the_orm(user: User) -> None:
 
 def test_a_row_is_the_orms_instance_on_every_call_and_every_thread(alice):
     _same_as_the_orm(_read(alice.pk))
-    cache = raw_rows._converters[connections["default"]]
+    cache = getattr(connections["default"], raw_rows._CACHE)
     key = (User, tuple(field.attname for field in User._meta.concrete_fields))
     cached = cache[key]
     _same_as_the_orm(_read(alice.pk))
-    assert cache[key] is cached  # looked up once for this connection
+    assert getattr(connections["default"], raw_rows._CACHE)[key] is cached  # looked up once
 
     seen: list[User] = []
+    wrappers: list[weakref.ref] = []
 
     def other_thread():
         try:
             seen.append(_read(alice.pk))
+            wrappers.append(weakref.ref(connections["default"]))
         finally:
             connection.close()
 
@@ -49,3 +53,6 @@ def test_a_row_is_the_orms_instance_on_every_call_and_every_thread(alice):
     thread.start()
     thread.join()
     _same_as_the_orm(seen[0])  # its own connection, its own converters
+    del thread
+    gc.collect()
+    assert wrappers[0]() is None  # the thread's connection went with it, cache and all

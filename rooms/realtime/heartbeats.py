@@ -7,9 +7,9 @@ about a kilobyte per idle socket (the task, its coroutine, its timer). Here each
 is one entry, "beat again at", in a dict, and one task per event loop beats those that
 are due, each at its own time, so the beats stay spread over the period as the
 connections' start times are. A beat that fails is logged; one still running after
-half a period (Redis stalled) is cancelled and logged, so it holds up the next round by
+a whole period (Redis stalled) is cancelled and logged, so it holds up the next round by
 at most that long (each round's beats run together, as tasks); it beats again at its
-next time. stop() cancels a running beat, as cancelling the socket's own task did: a closing socket's last beat must not
+next time, still within the presence TTL (three periods). stop() cancels a running beat, as cancelling the socket's own task did: a closing socket's last beat must not
 register it again after it has left.
 """
 
@@ -53,7 +53,7 @@ class _Beats:
             self.task = None
 
     async def _round(self, ready: list[Beating]) -> None:
-        limit = presence.heartbeat_seconds() / 2
+        limit = presence.heartbeat_seconds()
         self.running = {conn: asyncio.create_task(conn.beat()) for conn in ready}
         try:
             _, hung = await asyncio.wait(self.running.values(), timeout=limit)
@@ -61,7 +61,7 @@ class _Beats:
                 task.cancel()
             if hung:
                 log.warning("%d heartbeats still running after %.3g s: cancelled", len(hung), limit)
-                await asyncio.wait(hung)
+                await asyncio.wait(hung, timeout=1.0)  # a beat must not outlive its cancel
             for task in self.running.values():
                 if not task.cancelled() and task.exception() is not None:
                     log.warning("heartbeat failed", exc_info=task.exception())

@@ -375,7 +375,10 @@ PRESENCE_COALESCE_SECONDS = 0.2
 PRESENCE_DELIVERIES_PER_SECOND = 250
 PRESENCE_MAX_SPACING = 2.0
 _presence_pending: dict[int, asyncio.Task] = {}
-_presence_quiet_until: dict[int, float] = {}  # room -> loop time of its next list, at the earliest
+# A big room's spacing (rooms with fewer than 50 online have no entry): the loop time of
+# its next list at the earliest, and the spacing of its last list.
+_presence_quiet_until: dict[int, float] = {}
+_presence_spacing: dict[int, float] = {}
 
 
 def presence_spacing(online: int) -> float:
@@ -392,22 +395,32 @@ async def _announce(*, room_id: int) -> None:
     if pending is not None and not pending.done() and pending.get_loop() is loop:
         return  # a broadcast is already on its way and will read the newest list
     delay = PRESENCE_COALESCE_SECONDS
-    quiet_until = _presence_quiet_until.pop(room_id, None)
+    quiet_until = _presence_quiet_until.get(room_id)
     if quiet_until is not None:
         delay = max(delay, quiet_until - loop.time())
     _presence_pending[room_id] = loop.create_task(_broadcast_presence(room_id, delay))
 
 
+def _space(room_id: int, spacing: float) -> None:
+    """No list of the room from this process before `spacing` seconds from now."""
+    if spacing > PRESENCE_COALESCE_SECONDS:
+        _presence_quiet_until[room_id] = asyncio.get_running_loop().time() + spacing
+        _presence_spacing[room_id] = spacing
+    else:
+        _presence_quiet_until.pop(room_id, None)
+        _presence_spacing.pop(room_id, None)
+
+
 async def _broadcast_presence(room_id: int, delay: float) -> None:
     await asyncio.sleep(delay)
-    # Unregister before reading, so a change during the read schedules another send.
+    # Unregister before reading, so a change during the read schedules another send;
+    # until the read tells the room's size, that send waits as its last list's did.
     _presence_pending.pop(room_id, None)
+    _space(room_id, _presence_spacing.get(room_id, PRESENCE_COALESCE_SECONDS))
     try:
         read_at = time.time()
         online = await store().online(room_id)
-        spacing = presence_spacing(len(online))
-        if spacing > PRESENCE_COALESCE_SECONDS:
-            _presence_quiet_until[room_id] = asyncio.get_running_loop().time() + spacing
+        _space(room_id, presence_spacing(len(online)))
         text = wire.frame("presence", room=room_id, online=online)
         # Two processes' lists can cross on the way; `at` lets each socket keep the
         # newest reading and drop an older one that arrives late.
