@@ -17,6 +17,7 @@ from django.test import AsyncClient
 from accounts import services as account_services
 from chatsite.asgi import application
 from rooms import moderation
+from rooms.realtime import hub
 from rooms.realtime.gateway import Gateway
 from tests.conftest import join, receive_type
 
@@ -134,10 +135,18 @@ async def _poll(secret, room_id, wait=10):
         )
 
 
+async def _until_waiting(polls: int = 1) -> None:
+    """Until that many polls are waiting in this loop's hub (authenticated, subscribed,
+    read): a fixed sleep was not always enough on a busy machine."""
+    async with asyncio.timeout(10):
+        while hub.waiting() < polls:  # noqa: ASYNC110 - the request's task changes it
+            await asyncio.sleep(0.01)
+
+
 async def test_revoking_a_token_answers_its_long_poll_in_flight(room, alice):
     token_id, secret = await database_sync_to_async(_token)(alice)
     poll = asyncio.create_task(_poll(secret, room.id))
-    await asyncio.sleep(0.5)  # waiting now
+    await _until_waiting()
     assert not poll.done()
     await database_sync_to_async(account_services.token_revoke)(user=alice, token_id=token_id)
     response = await asyncio.wait_for(poll, 5)
@@ -155,7 +164,7 @@ async def test_deactivating_a_user_answers_their_long_poll(room, alice, bob):
 
     staff = await database_sync_to_async(make_staff)()
     poll = asyncio.create_task(_poll(secret, room.id))
-    await asyncio.sleep(0.5)
+    await _until_waiting()
     await database_sync_to_async(moderation.user_deactivate)(user=alice, by=staff, reason="x")
     response = await asyncio.wait_for(poll, 5)
     assert response.status_code == 401
