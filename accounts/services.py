@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import secrets
@@ -144,36 +145,36 @@ def token_authenticate(*, secret: str) -> User | None:
     now = timezone.now()
     # Touch last_used at most once a minute: it is shown on the profile, not audited.
     stale_before = connection.ops.adapt_datetimefield_value(now - timedelta(minutes=1))
-    user_fields = User._meta.concrete_fields
+    select, touch = _token_sql(connection.vendor)
     with connection.cursor() as cursor:
-        cursor.execute(_token_user_sql(user_fields), [stale_before, _hash(secret)])
+        cursor.execute(select, [stale_before, _hash(secret)])
         row = cursor.fetchone()
         if row is None:
             return None
-        user = raw_rows.from_row(User, user_fields, row[:-2])
+        user = raw_rows.from_row(User, User._meta.concrete_fields, row[:-2])
         token_id, stale = row[-2], row[-1]
         if stale:
-            q = connection.ops.quote_name
-            cursor.execute(
-                f"UPDATE {q(ApiToken._meta.db_table)} SET {q('last_used')} = %s WHERE {q('id')} = %s",
-                [connection.ops.adapt_datetimefield_value(now), token_id],
-            )
+            cursor.execute(touch, [connection.ops.adapt_datetimefield_value(now), token_id])
     user.chat_credential = f"token:{token_id}"  # what its connections die with
     return user
 
 
-def _token_user_sql(user_fields) -> str:
-    """The token's active user, then the token's id and whether its last_used is older
-    than the parameter. Raw SQL (the last_used update too): every socket and API request
-    with a token runs it, and the ORM's compiler cost more than the round trip."""
-    user = connection.ops.quote_name(User._meta.db_table)
-    token = connection.ops.quote_name(ApiToken._meta.db_table)
-    return (
-        f"SELECT {', '.join(raw_rows.columns('u', user_fields))}, t.id,"
+@functools.cache
+def _token_sql(vendor: str) -> tuple[str, str]:
+    """Built once per database vendor (the quoting differs): the SELECT of the token's
+    active user, then the token's id and whether its last_used is older than the
+    parameter; and the UPDATE stamping last_used. Raw SQL: every socket and API request
+    with a token runs them, and the ORM's compiler cost more than the round trip."""
+    q = connection.ops.quote_name
+    user, token = q(User._meta.db_table), q(ApiToken._meta.db_table)
+    select = (
+        f"SELECT {', '.join(raw_rows.columns('u', User._meta.concrete_fields))}, t.id,"
         f" (t.last_used IS NULL OR t.last_used < %s)"
         f" FROM {user} u JOIN {token} t ON t.user_id = u.id"
         f" WHERE t.key_hash = %s AND u.is_active"
     )
+    touch = f"UPDATE {token} SET {q('last_used')} = %s WHERE {q('id')} = %s"
+    return select, touch
 
 
 def ticket_create(*, user: User, credential: str | None = None) -> tuple[str, int]:

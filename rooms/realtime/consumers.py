@@ -455,10 +455,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     def _own_groups(self) -> list[str]:
         """The groups of the socket itself (not of its rooms)."""
-        groups = [events.user_group(self.user.pk)]
-        if self.scope.get("chat_credential"):
-            groups.append(events.credential_group(self.scope["chat_credential"]))
-        return groups
+        return events.own_groups(self.user.pk, self.scope.get("chat_credential"))
 
     async def _refresh_groups(self) -> None:
         """Add this socket to its groups again, in one round trip: group entries expire

@@ -45,6 +45,16 @@ def credential_group(credential: str) -> str:
     return f"{kind}.{value}"
 
 
+def own_groups(user_id: int, credential: str | None) -> list[str]:
+    """The groups of a connection itself, whatever its door: its user's (deactivation,
+    forwarded notices) and its credential's when it has one (log-out or revocation
+    closes it)."""
+    groups = [user_group(user_id)]
+    if credential:
+        groups.append(credential_group(credential))
+    return groups
+
+
 # --- Sending, after commit -------------------------------------------------------------
 #
 # A committed change is broadcast in one of two ways, chosen by where the service ran:
@@ -77,12 +87,12 @@ class Outbox:
                 log.exception("group_send to %s failed", group)
 
 
-async def _broadcast(group: str, event: dict[str, Any]) -> None:
-    """Send a committed change. A message is announced again once its room goes quiet
-    (rooms.realtime.tails), even when this send failed: the re-announcement is what
-    repairs a burst's end that nobody heard."""
+async def _broadcast(group: str, event: dict[str, Any], layer: Any = None) -> None:
+    """Send a committed change (on `layer`, by default the configured one). A message is
+    announced again once its room goes quiet (rooms.realtime.tails), even when this
+    send failed: the re-announcement is what repairs a burst's end that nobody heard."""
     try:
-        await get_channel_layer().group_send(group, event)
+        await (layer or get_channel_layer()).group_send(group, event)
     finally:
         if event["type"] == "chat.message":
             tails.broadcast_sent(group, event)
@@ -132,7 +142,7 @@ def _send_now(group: str, event: dict[str, Any]) -> None:
     try:
         # Under the ASGI server this runs on the server's event loop (a request's
         # thread hands it over), so its tail is re-announced like a socket's post.
-        async_to_sync(_broadcast)(group, event)
+        async_to_sync(_broadcast)(group, event, layer)
     except Exception:
         # The change is committed; readers repair gaps from the database (see
         # rooms.realtime.stream), so a failed broadcast delays delivery but loses nothing.

@@ -44,9 +44,8 @@ async def wait_for_messages(
     )
     try:
         # Like a socket, a waiting poll hears its user's and its credential's closings.
-        await waiter.add(events.user_group(user.pk))
-        if credential:
-            await waiter.add(events.credential_group(credential))
+        for group in events.own_groups(user.pk, credential):
+            await waiter.add(group)
         opening = await follow.open(after=after, limit=limit, enter=False, mark_read=False)
         if opening.messages:
             return {"messages": opening.messages, "has_more": opening.has_more}

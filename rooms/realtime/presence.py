@@ -71,6 +71,16 @@ class PresenceStore(Protocol):
     async def release(self, user_id: int, channel: str) -> None: ...
 
 
+async def _claim_then_add(
+    store: PresenceStore, room_id: int, user_id: int, username: str, channel: str, cap: int
+) -> bool:
+    """claim_and_add() as two steps, where one atomic step is not available."""
+    if not await store.claim(user_id, channel, cap):
+        return False
+    await store.add(room_id, user_id, username, channel)
+    return True
+
+
 class MemoryPresence:
     def __init__(self) -> None:
         self.rooms: dict[int, dict[str, float]] = {}
@@ -90,10 +100,7 @@ class MemoryPresence:
     async def claim_and_add(
         self, room_id: int, user_id: int, username: str, channel: str, cap: int
     ) -> bool:
-        if not await self.claim(user_id, channel, cap):
-            return False
-        await self.add(room_id, user_id, username, channel)
-        return True
+        return await _claim_then_add(self, room_id, user_id, username, channel, cap)
 
     async def release(self, user_id: int, channel: str) -> None:
         self.slots.get(user_id, {}).pop(channel, None)
@@ -221,10 +228,7 @@ class RedisPresence:
         key, room_key = self._slots_key(user_id), self._key(room_id)
         count = len(self.urls)
         if redis_shards.index_for(key, count) != redis_shards.index_for(room_key, count):
-            if not await self.claim(user_id, channel, cap):
-                return False
-            await self.add(room_id, user_id, username, channel)
-            return True
+            return await _claim_then_add(self, room_id, user_id, username, channel, cap)
         now = time.time()
         claimed = await self._client(key).eval(
             self._CLAIM,

@@ -290,11 +290,9 @@ class GatewayClient:
         return await _guest_enter(fields["name"], room_id, online)
 
     async def _join(self, fields: dict[str, Any]) -> None:
-        groups = [events.user_group(self.user.pk)]
+        # Revoking the token ends this connection.
         credential = getattr(self.user, "chat_credential", None)
-        if credential:  # revoking the token ends this connection
-            groups.append(events.credential_group(credential))
-        await self._subscribe(groups)
+        await self._subscribe(events.own_groups(self.user.pk, credential))
         room_id = await _resolve_room(fields["room"])
         # The room stream subscribes before it reads, keeps the cursor and repairs
         # gaps: the same rules as the socket's (rooms.realtime.stream).
