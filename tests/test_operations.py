@@ -56,6 +56,30 @@ def test_check_deploy_reports_nothing_with_the_production_variables():
     assert "no issues" in result.stdout
 
 
+def test_check_deploy_still_warns_of_hsts_and_insecure_cookies_through_our_middleware():
+    # SecurityMiddleware and CsrfViewMiddleware run as subclasses (chatsite.middleware),
+    # which Django's own checks do not see: chatsite/checks.py must say it instead.
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "chat.example.com",
+        "CSRF_TRUSTED_ORIGINS": "https://chat.example.com",
+        "SECURE_HSTS_SECONDS": "0",
+        "SECURE_COOKIES": "false",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "(security.W004)" in result.stderr, result.stdout + result.stderr
+    assert "(security.W016)" in result.stderr
+
+
 def test_production_refuses_the_embedded_secret_key():
     env = {**os.environ, "DEBUG": "false"}
     env.pop("SECRET_KEY", None)
