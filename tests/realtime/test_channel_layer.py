@@ -64,3 +64,26 @@ async def test_other_layers_add_one_group_at_a_time():
     for group in ("room.1", "room.2"):
         await memory.group_send(group, {"type": "chat.ping", "group": group})
         assert (await _received(memory, channel))["group"] == group
+
+
+@pytest.mark.redis
+async def test_groups_on_two_servers_are_each_joined(layers, redis_url):
+    """One script per server: groups hashed to either server are all joined, with the
+    expiry set (two databases of one Redis stand for two servers)."""
+    ours, _ = layers
+    base = redis_url.rsplit("/", 1)[0]
+    layer = channel_layer.RedisChannelLayer(
+        hosts=[f"{base}/13", f"{base}/14"], prefix=ours.prefix, group_expiry=ours.group_expiry
+    )
+    groups = [f"room.{i}" for i in range(0, 400, 37)]
+    assert {layer.consistent_hash(group) for group in groups} == {0, 1}
+    channel = await layer.new_channel()
+    try:
+        await layer.group_add_many(groups, channel)
+        for group in groups:
+            await layer.group_send(group, {"type": "chat.ping", "group": group})
+            assert (await _received(layer, channel))["group"] == group
+            server = layer.connection(layer.consistent_hash(group))
+            assert await server.ttl(layer._group_key(group)) > layer.group_expiry - 5
+    finally:
+        await layer.flush()
