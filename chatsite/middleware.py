@@ -99,7 +99,10 @@ class InlineCsrfViewMiddleware(InlineHooks, CsrfViewMiddleware):
     on its own (not through __acall__), is a coroutine in an async request: a safe
     method or an exempt view (the JSON API checks its own) only marks the request, in
     the loop; an unsafe one is checked in the sync thread, since the check reads the
-    body (a form, an upload spooled to disk) and a refusal renders a page."""
+    body (a form, an upload spooled to disk) and a refusal renders a page.
+
+    For MIDDLEWARE only: as a view decorator (decorator_from_middleware) on an async
+    view its process_view would hand back a coroutine; decorators use Django's class."""
 
     def request_needs_thread(self, request) -> bool:
         return settings.CSRF_USE_SESSIONS

@@ -164,3 +164,19 @@ def test_a_middleware_really_missing_is_reported_under_our_id(settings):
     ]
     ids = {message.id for message in checks.check_inline_middleware(None)}
     assert "chatsite.W001" in ids and "chatsite.W002" not in ids and "chatsite.W003" not in ids
+
+
+def test_a_django_class_listed_as_itself_is_not_reported_twice(settings):
+    from django.core.checks.security import base
+
+    from chatsite import checks
+
+    settings.MIDDLEWARE = [
+        "django.middleware.security.SecurityMiddleware"
+        if path == "chatsite.middleware.InlineSecurityMiddleware"
+        else path
+        for path in settings.MIDDLEWARE
+    ]
+    settings.SECURE_HSTS_SECONDS = 0
+    assert base.check_sts(None) == [base.W004]  # Django's own run says it
+    assert "security.W004" not in {message.id for message in checks.check_inline_middleware(None)}
